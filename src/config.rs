@@ -1,0 +1,266 @@
+//! Settings: `settings.toml` (or another file) overlaid by `EMODAL__SECTION__KEY` variables.
+//!
+//! Every section has defaults equal to the shipped `settings.toml`, so tests and the sandbox
+//! can build a [`Settings`] from nothing but overrides.
+
+use crate::secret::Secret;
+use anyhow::Context;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub log: LogSettings,
+    pub sessions: SessionSettings,
+    pub chrome: ChromeSettings,
+    pub captcha: CaptchaSettings,
+    pub portal: PortalProfile,
+    pub files: FileSettings,
+    pub sandbox: SandboxSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub api_tokens: Vec<Secret>,
+    pub drain_timeout: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: String,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    pub max_sessions: usize,
+    pub session_timeout: u64,
+    pub session_refresh_interval: u64,
+    pub appointment_session_timeout: u64,
+    pub max_restarts: u32,
+    pub restart_window: u64,
+    pub restart_backoff_initial_ms: u64,
+    pub restart_backoff_max_ms: u64,
+    pub login_timeout: u64,
+    pub operation_timeout: u64,
+    pub secret: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChromeSettings {
+    pub path: PathBuf,
+    pub data_dir: PathBuf,
+    pub headless: bool,
+    pub call_timeout: u64,
+    pub idle_browser_timeout: u64,
+    pub liveness_interval: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaptchaSettings {
+    pub base_url: String,
+    pub first_poll_delay_ms: u64,
+    pub poll_interval_ms: u64,
+    pub timeout: u64,
+}
+
+/// Where the portal lives and how its pages are recognised. The driver knows nothing else.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PortalProfile {
+    pub login_url: String,
+    pub home_url: String,
+    pub containers_url: String,
+    pub keepalive_url: String,
+    pub addvisit_url: String,
+    pub myappointments_url: String,
+    pub ignore_certificate_errors: bool,
+    pub selectors: HashMap<String, String>,
+    pub texts: PortalTexts,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PortalTexts {
+    pub logged_out: Vec<String>,
+    pub bad_credentials: Vec<String>,
+    pub captcha_error: Vec<String>,
+    pub forbidden: Vec<String>,
+    pub no_open_transactions: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileSettings {
+    pub retention: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SandboxSettings {
+    pub host: String,
+    pub port: u16,
+    pub render_delay_ms: u64,
+    pub captcha_solve_delay_ms: u64,
+    pub portal_idle_timeout: u64,
+    pub token_ttl: u64,
+    pub site_key: String,
+    pub seed: u64,
+    pub containers_per_account: usize,
+    pub page_size: usize,
+    pub accounts: Vec<SandboxAccount>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SandboxAccount {
+    pub username: String,
+    pub password: Secret,
+}
+
+/// The shipped defaults, compiled in so a missing file still yields a complete config.
+const DEFAULTS: &str = include_str!("../settings.toml");
+
+impl Settings {
+    /// Defaults, then `path` if it exists, then `EMODAL__*` environment variables.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        let file = path.unwrap_or(Path::new("settings.toml"));
+        builder = builder.add_source(config::File::from(file).required(path.is_some()));
+        builder = builder.add_source(
+            config::Environment::with_prefix("EMODAL")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("server.api_tokens")
+                .try_parsing(true),
+        );
+        let settings: Settings = builder.build()?.try_deserialize().context("reading settings")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Defaults overlaid by `overrides` (`"section.key" -> value`); no file, no environment.
+    /// This is how tests configure a server without `set_var`.
+    pub fn from_overrides(overrides: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        for (key, value) in overrides {
+            builder = builder.set_override(*key, *value)?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize().context("reading settings")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let refresh = self.sessions.session_refresh_interval;
+        anyhow::ensure!(refresh > 0, "sessions.session_refresh_interval must be > 0");
+        anyhow::ensure!(
+            self.chrome.idle_browser_timeout > refresh + self.chrome.call_timeout,
+            "chrome.idle_browser_timeout ({}) must exceed sessions.session_refresh_interval ({}) \
+             plus chrome.call_timeout ({}), or quiet sessions lose their browser connection",
+            self.chrome.idle_browser_timeout,
+            refresh,
+            self.chrome.call_timeout
+        );
+        anyhow::ensure!(self.sessions.max_sessions > 0, "sessions.max_sessions must be > 0");
+        for name in ["login_url", "keepalive_url"] {
+            let url = match name {
+                "login_url" => &self.portal.login_url,
+                _ => &self.portal.keepalive_url,
+            };
+            anyhow::ensure!(url.starts_with("http"), "portal.{name} must be an http(s) URL");
+        }
+        Ok(())
+    }
+
+    /// Point the portal profile and the captcha client at a sandbox served at `base`
+    /// (e.g. `http://127.0.0.1:5011`): every portal URL keeps its path and loses its host.
+    pub fn wire_to_sandbox(&mut self, base: &str) {
+        let base = base.trim_end_matches('/');
+        let p = &mut self.portal;
+        for url in [
+            &mut p.login_url,
+            &mut p.home_url,
+            &mut p.containers_url,
+            &mut p.keepalive_url,
+            &mut p.addvisit_url,
+            &mut p.myappointments_url,
+        ] {
+            *url = format!("{base}{}", url_path(url));
+        }
+        p.ignore_certificate_errors = false;
+        self.captcha.base_url = base.to_string();
+        // The stand-in solves in `captcha_solve_delay_ms`; polling like the real service
+        // (15 s, then every 5 s) would only add waiting.
+        self.captcha.first_poll_delay_ms = 0;
+        self.captcha.poll_interval_ms = 100;
+    }
+
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_secs(self.sessions.session_timeout)
+    }
+
+    pub fn refresh_interval(&self) -> Duration {
+        Duration::from_secs(self.sessions.session_refresh_interval)
+    }
+
+    pub fn profiles_dir(&self) -> PathBuf {
+        self.chrome.data_dir.join("profiles")
+    }
+}
+
+/// The path (with query) of an absolute URL: `https://h.example/a/b?c` -> `/a/b?c`.
+fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.find('/').map_or("/", |i| &rest[i..])
+}
+
+impl PortalProfile {
+    /// A selector from the profile; a missing key is a configuration error named in full.
+    pub fn selector(&self, key: &str) -> Result<&str, String> {
+        self.selectors
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| format!("portal.selectors.{key} is not configured"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_point_at_the_real_portal() {
+        let s = Settings::from_overrides(&[]).unwrap();
+        assert_eq!(s.server.port, 5010);
+        assert_eq!(s.portal.login_url, "https://ecp2.emodal.com/login");
+        assert_eq!(s.sandbox.accounts.len(), 2);
+    }
+
+    #[test]
+    fn overrides_win() {
+        let s = Settings::from_overrides(&[("server.port", "6000"), ("sessions.max_sessions", "3")])
+            .unwrap();
+        assert_eq!(s.server.port, 6000);
+        assert_eq!(s.sessions.max_sessions, 3);
+    }
+
+    #[test]
+    fn sandbox_wiring_keeps_paths() {
+        let mut s = Settings::from_overrides(&[]).unwrap();
+        s.wire_to_sandbox("http://127.0.0.1:9/");
+        assert_eq!(s.portal.keepalive_url, "http://127.0.0.1:9/trucker/web/");
+        assert_eq!(s.portal.home_url, "http://127.0.0.1:9/");
+        assert_eq!(s.portal.myappointments_url, "http://127.0.0.1:9/myappointments");
+        assert_eq!(s.captcha.base_url, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn idle_timeout_below_refresh_is_refused() {
+        let err = Settings::from_overrides(&[("chrome.idle_browser_timeout", "60")]).unwrap_err();
+        assert!(err.to_string().contains("idle_browser_timeout"), "{err}");
+    }
+}

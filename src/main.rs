@@ -1,0 +1,40 @@
+//! The `emodal-api` binary: parse the command line, hand over to the library.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "emodal-api", version, about = "Persistent E-Modal portal sessions over HTTP")]
+struct Cli {
+    /// Settings file (default: ./settings.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API against the portal configured in the settings.
+    Serve,
+    /// Run the API and the sandbox portal in one process, wired together.
+    Sandbox,
+    /// Run only the sandbox portal and 2captcha stand-in.
+    SandboxPortal {
+        /// Port to listen on (default: sandbox.port, 5011).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = emodal_api::config::Settings::load(cli.config.as_deref())?;
+    emodal_api::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => anyhow::bail!("todo"),
+        Command::Sandbox => anyhow::bail!("todo"),
+        Command::SandboxPortal { port } => emodal_api::sandbox::run_standalone(settings, port).await,
+    }
+}

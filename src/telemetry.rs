@@ -1,0 +1,20 @@
+//! Logging: readable text by default, one JSON object per line with `log.format = "json"`.
+//!
+//! Supervision decisions are logged as events with an `event` field (`session_started`,
+//! `session_restarting`, ...) so operators can filter on it in either format.
+
+use crate::config::LogSettings;
+use tracing_subscriber::EnvFilter;
+
+/// Install the global subscriber. `RUST_LOG`, when set, wins over `log.filter`.
+pub fn init(settings: &LogSettings) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(settings.filter.clone()));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
+    // A second init (tests start several servers in one process) is harmless: ignore it.
+    let _ = if settings.format == "json" {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
