@@ -136,7 +136,10 @@ impl Settings {
                 .with_list_parse_key("server.api_tokens")
                 .try_parsing(true),
         );
-        let settings: Settings = builder.build()?.try_deserialize().context("reading settings")?;
+        let settings: Settings = builder
+            .build()?
+            .try_deserialize()
+            .context("reading settings")?;
         settings.validate()?;
         Ok(settings)
     }
@@ -149,7 +152,10 @@ impl Settings {
         for (key, value) in overrides {
             builder = builder.set_override(*key, *value)?;
         }
-        let settings: Settings = builder.build()?.try_deserialize().context("reading settings")?;
+        let settings: Settings = builder
+            .build()?
+            .try_deserialize()
+            .context("reading settings")?;
         settings.validate()?;
         Ok(settings)
     }
@@ -165,13 +171,19 @@ impl Settings {
             refresh,
             self.chrome.call_timeout
         );
-        anyhow::ensure!(self.sessions.max_sessions > 0, "sessions.max_sessions must be > 0");
+        anyhow::ensure!(
+            self.sessions.max_sessions > 0,
+            "sessions.max_sessions must be > 0"
+        );
         for name in ["login_url", "keepalive_url"] {
             let url = match name {
                 "login_url" => &self.portal.login_url,
                 _ => &self.portal.keepalive_url,
             };
-            anyhow::ensure!(url.starts_with("http"), "portal.{name} must be an http(s) URL");
+            anyhow::ensure!(
+                url.starts_with("http"),
+                "portal.{name} must be an http(s) URL"
+            );
         }
         Ok(())
     }
@@ -242,8 +254,9 @@ mod tests {
 
     #[test]
     fn overrides_win() {
-        let s = Settings::from_overrides(&[("server.port", "6000"), ("sessions.max_sessions", "3")])
-            .unwrap();
+        let s =
+            Settings::from_overrides(&[("server.port", "6000"), ("sessions.max_sessions", "3")])
+                .unwrap();
         assert_eq!(s.server.port, 6000);
         assert_eq!(s.sessions.max_sessions, 3);
     }
@@ -254,7 +267,10 @@ mod tests {
         s.wire_to_sandbox("http://127.0.0.1:9/");
         assert_eq!(s.portal.keepalive_url, "http://127.0.0.1:9/trucker/web/");
         assert_eq!(s.portal.home_url, "http://127.0.0.1:9/");
-        assert_eq!(s.portal.myappointments_url, "http://127.0.0.1:9/myappointments");
+        assert_eq!(
+            s.portal.myappointments_url,
+            "http://127.0.0.1:9/myappointments"
+        );
         assert_eq!(s.captcha.base_url, "http://127.0.0.1:9");
     }
 

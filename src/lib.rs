@@ -7,9 +7,25 @@
 //! | [`config`] | `settings.toml` + `EMODAL__*` environment, the portal profile |
 //! | [`secret`] | a string type that never prints itself |
 //! | [`telemetry`] | text or JSON logs |
+//! | [`app`] | wiring and graceful shutdown: [`app::Application`] |
+//! | [`http`] | the warp layer: filters, handlers, JSON errors |
+//! | [`error`] | [`error::ApiError`], the JSON error every endpoint answers with |
+//! | [`actors`] | SessionManager supervising one SessionActor per session (see `actors.md`) |
+//! | [`portal`] | the browser driver: login, refresh, pages; all selectors from the profile |
+//! | [`captcha`] | a 2captcha classic-API client |
+//! | [`credentials`] | credentials, their keyed hash, session ids |
+//! | [`timefmt`] | timestamps as clients see them |
 //! | [`sandbox`] | the local stand-in for the E-Modal portal and for 2captcha |
 
+pub mod actors;
+pub mod app;
+pub mod captcha;
 pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod http;
+pub mod portal;
 pub mod sandbox;
 pub mod secret;
 pub mod telemetry;
+pub mod timefmt;

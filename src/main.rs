@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "emodal-api", version, about = "Persistent E-Modal portal sessions over HTTP")]
+#[command(
+    name = "emodal-api",
+    version,
+    about = "Persistent E-Modal portal sessions over HTTP"
+)]
 struct Cli {
     /// Settings file (default: ./settings.toml when present).
     #[arg(long, global = true)]
@@ -33,8 +37,10 @@ async fn main() -> anyhow::Result<()> {
     let settings = emodal_api::config::Settings::load(cli.config.as_deref())?;
     emodal_api::telemetry::init(&settings.log);
     match cli.command {
-        Command::Serve => anyhow::bail!("todo"),
-        Command::Sandbox => anyhow::bail!("todo"),
-        Command::SandboxPortal { port } => emodal_api::sandbox::run_standalone(settings, port).await,
+        Command::Serve => emodal_api::app::serve(settings).await,
+        Command::Sandbox => emodal_api::app::serve_with_sandbox(settings).await,
+        Command::SandboxPortal { port } => {
+            emodal_api::sandbox::run_standalone(settings, port).await
+        }
     }
 }

@@ -10,7 +10,9 @@ use tracing_subscriber::EnvFilter;
 pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(settings.filter.clone()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true);
     // A second init (tests start several servers in one process) is harmless: ignore it.
     let _ = if settings.format == "json" {
         builder.json().flatten_event(true).try_init()

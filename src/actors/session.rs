@@ -1,0 +1,332 @@
+//! SessionActor: one portal login, one headless Chrome, its own timers.
+//!
+//! The actor logs in when it starts, re-opens the keep-alive page on its refresh timer,
+//! checks every few seconds that its Chrome process still runs, expires itself when it is a
+//! regular session left unused, and runs business operations one at a time (its mailbox is
+//! the queue). It never decides its own fate: every failure is reported to the
+//! SessionManager, which restarts or drops it.
+
+use super::SessionError;
+use super::manager::ManagerMsg;
+use super::shared::{SessionShared, SessionState};
+use crate::captcha::CaptchaClient;
+use crate::config::{PortalProfile, Settings};
+use crate::credentials::Credentials;
+use crate::portal::{self, BrowserHandle, DriverError, Page};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+pub struct SessionActor;
+
+/// A business operation: runs on the browser thread, returns its typed result boxed.
+pub type Job = Box<dyn FnOnce(&mut Page) -> Result<Box<dyn Any + Send>, DriverError> + Send>;
+
+pub enum SessionMsg {
+    /// Sent to itself once running: launch Chrome and log in.
+    Start,
+    /// Refresh timer; stale generations (the timer was reset) are ignored.
+    RefreshTick(u64),
+    /// Is Chrome still running?
+    LivenessTick,
+    /// Idle-expiry timer of a regular session; stale generations are ignored.
+    ExpiryTick(u64),
+    /// A business operation, answered when done.
+    Run {
+        step: String,
+        job: Job,
+        reply: RpcReplyPort<Result<Box<dyn Any + Send>, DriverError>>,
+    },
+}
+
+pub struct SessionArgs {
+    pub shared: Arc<SessionShared>,
+    pub credentials: Credentials,
+    pub settings: Arc<Settings>,
+    pub profile: Arc<PortalProfile>,
+    pub captcha: CaptchaClient,
+    pub manager: ActorRef<ManagerMsg>,
+    /// How many actors this session has had before this one (0 on first start).
+    pub incarnation: u64,
+}
+
+pub struct Session {
+    args: SessionArgs,
+    browser: Option<BrowserHandle>,
+    /// Bumped whenever the refresh or expiry timer is re-armed.
+    generation: u64,
+    refresh_timer: Option<JoinHandle<()>>,
+    expiry_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<SessionMsg>>>>,
+    liveness_timer: Option<JoinHandle<()>>,
+    /// A failure was reported; the manager will stop this actor. Ignore further ticks.
+    failed: bool,
+}
+
+impl Actor for SessionActor {
+    type Msg = SessionMsg;
+    type State = Session;
+    type Arguments = SessionArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<SessionMsg>,
+        args: SessionArgs,
+    ) -> Result<Session, ActorProcessingErr> {
+        // Nothing heavy here: `spawn_linked` waits for pre_start, and the manager must not.
+        Ok(Session {
+            args,
+            browser: None,
+            generation: 0,
+            refresh_timer: None,
+            expiry_timer: None,
+            liveness_timer: None,
+            failed: false,
+        })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<SessionMsg>,
+        _state: &mut Session,
+    ) -> Result<(), ActorProcessingErr> {
+        myself.send_message(SessionMsg::Start)?;
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<SessionMsg>,
+        message: SessionMsg,
+        state: &mut Session,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            SessionMsg::Start => state.start(&myself).await,
+            SessionMsg::RefreshTick(generation) => state.refresh(generation).await,
+            SessionMsg::LivenessTick => state.check_liveness(),
+            SessionMsg::ExpiryTick(generation) => state.check_expiry(&myself, generation),
+            SessionMsg::Run { step, job, reply } => {
+                let result = state.run(&myself, &step, job).await;
+                let _ = reply.send(result);
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<SessionMsg>,
+        state: &mut Session,
+    ) -> Result<(), ActorProcessingErr> {
+        state.stop_timers();
+        if let Some(browser) = state.browser.take() {
+            browser.close().await;
+        }
+        Ok(())
+    }
+}
+
+impl Session {
+    fn id(&self) -> &str {
+        &self.args.shared.id
+    }
+
+    async fn start(&mut self, myself: &ActorRef<SessionMsg>) {
+        let a = &self.args;
+        tracing::info!(
+            event = "session_started",
+            session_id = %a.shared.id,
+            username = %a.shared.username,
+            keep_alive = a.shared.keep_alive(),
+            attempt = a.incarnation + 1,
+        );
+        let login_timeout = Duration::from_secs(a.settings.sessions.login_timeout);
+        let result = match tokio::time::timeout(login_timeout, self.login()).await {
+            Ok(result) => result,
+            Err(_) => Err(SessionError::Upstream(format!(
+                "login did not finish within {} s",
+                login_timeout.as_secs()
+            ))),
+        };
+        match result {
+            Ok(url) => {
+                tracing::info!(event = "login_succeeded", session_id = %self.id(), username = %self.args.shared.username);
+                self.args.shared.refreshed(url);
+                self.arm_timers(myself);
+                let _ = self.args.manager.send_message(ManagerMsg::LoggedIn {
+                    id: self.id().to_string(),
+                    incarnation: self.args.incarnation,
+                });
+            }
+            Err(error) => {
+                tracing::warn!(event = "login_failed", session_id = %self.id(), username = %self.args.shared.username, error = %error);
+                // Close Chrome now: the client's error answer must not leave a browser behind.
+                if let Some(browser) = self.browser.take() {
+                    browser.close().await;
+                }
+                self.report_failure(error);
+            }
+        }
+    }
+
+    async fn login(&mut self) -> Result<String, SessionError> {
+        let a = &self.args;
+        let dir = a
+            .settings
+            .profiles_dir()
+            .join(format!("{}-{}", a.shared.id, a.incarnation));
+        let browser = BrowserHandle::launch(&a.settings.chrome, a.profile.clone(), dir).await?;
+        let call = Duration::from_secs(a.settings.chrome.call_timeout);
+        let form = browser
+            .run("open login page", call, portal::open_login)
+            .await;
+        // Keep the handle in the state first, so every exit path closes Chrome.
+        let browser = self.browser.insert(browser);
+        let form = form?;
+        let token = a
+            .captcha
+            .solve_recaptcha(&a.credentials.captcha_key, &form.site_key, &form.page_url)
+            .await?;
+        let username = a.credentials.username.clone();
+        let password = a.credentials.password.clone();
+        let url = browser
+            .run("submit login", call, move |page| {
+                portal::submit_login(page, &username, &password, &token)
+            })
+            .await?;
+        Ok(url)
+    }
+
+    async fn refresh(&mut self, generation: u64) {
+        if self.failed || generation != self.generation {
+            return;
+        }
+        let Some(browser) = &self.browser else { return };
+        let call = Duration::from_secs(self.args.settings.chrome.call_timeout);
+        match browser.run("refresh", call, portal::check_logged_in).await {
+            Ok(url) => {
+                tracing::info!(event = "refresh_succeeded", session_id = %self.id());
+                self.args.shared.refreshed(url);
+            }
+            Err(error) => {
+                tracing::warn!(event = "refresh_failed", session_id = %self.id(), error = %error);
+                self.report_failure(error.into());
+            }
+        }
+    }
+
+    fn check_liveness(&mut self) {
+        if self.failed {
+            return;
+        }
+        if let Some(browser) = &self.browser
+            && !browser.is_alive()
+        {
+            let error = DriverError::Browser(format!("Chrome (pid {}) exited", browser.pid()));
+            tracing::warn!(event = "chrome_exited", session_id = %self.id(), pid = browser.pid());
+            self.report_failure(error.into());
+        }
+    }
+
+    fn check_expiry(&mut self, myself: &ActorRef<SessionMsg>, generation: u64) {
+        let shared = &self.args.shared;
+        if self.failed || generation != self.generation || shared.keep_alive() {
+            return;
+        }
+        let timeout = self.args.settings.session_timeout();
+        let idle = (chrono::Utc::now() - shared.last_used())
+            .to_std()
+            .unwrap_or_default();
+        if idle >= timeout && !shared.busy() {
+            let _ = self.args.manager.send_message(ManagerMsg::Expired {
+                id: self.id().to_string(),
+                incarnation: self.args.incarnation,
+            });
+        } else {
+            // Used since the timer was armed: wait for the rest of the idle time.
+            let wait = timeout.saturating_sub(idle).max(Duration::from_millis(100));
+            self.expiry_timer =
+                Some(myself.send_after(wait, move || SessionMsg::ExpiryTick(generation)));
+        }
+    }
+
+    async fn run(
+        &mut self,
+        myself: &ActorRef<SessionMsg>,
+        step: &str,
+        job: Job,
+    ) -> Result<Box<dyn Any + Send>, DriverError> {
+        let Some(browser) = &self.browser else {
+            return Err(DriverError::Browser(
+                "the session has no browser (restarting)".into(),
+            ));
+        };
+        if self.failed {
+            return Err(DriverError::Browser("the session is restarting".into()));
+        }
+        let timeout = Duration::from_secs(self.args.settings.sessions.operation_timeout);
+        let result = browser.run(step, timeout, job).await;
+        match &result {
+            Ok(_) => {
+                // Every page the operation loaded kept the portal session alive.
+                self.arm_timers(myself);
+            }
+            Err(error) if error.needs_restart() => {
+                tracing::warn!(event = "operation_failed", session_id = %self.id(), step, error = %error);
+                self.report_failure(error.clone().into());
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// (Re)arm the refresh and expiry timers under a new generation, and start the
+    /// liveness check once.
+    fn arm_timers(&mut self, myself: &ActorRef<SessionMsg>) {
+        self.generation += 1;
+        let generation = self.generation;
+        let settings = &self.args.settings;
+        if let Some(t) = self.refresh_timer.take() {
+            t.abort();
+        }
+        self.refresh_timer = Some(myself.send_interval(settings.refresh_interval(), move || {
+            SessionMsg::RefreshTick(generation)
+        }));
+        if let Some(t) = self.expiry_timer.take() {
+            t.abort();
+        }
+        if !self.args.shared.keep_alive() {
+            self.expiry_timer = Some(myself.send_after(settings.session_timeout(), move || {
+                SessionMsg::ExpiryTick(generation)
+            }));
+        }
+        if self.liveness_timer.is_none() {
+            let every = Duration::from_secs(settings.chrome.liveness_interval.max(1));
+            self.liveness_timer = Some(myself.send_interval(every, || SessionMsg::LivenessTick));
+        }
+    }
+
+    fn stop_timers(&mut self) {
+        for timer in [self.refresh_timer.take(), self.liveness_timer.take()]
+            .into_iter()
+            .flatten()
+        {
+            timer.abort();
+        }
+        if let Some(timer) = self.expiry_timer.take() {
+            timer.abort();
+        }
+    }
+
+    fn report_failure(&mut self, error: SessionError) {
+        self.failed = true;
+        self.stop_timers();
+        self.args.shared.set_state(SessionState::Restarting);
+        let _ = self.args.manager.send_message(ManagerMsg::Failed {
+            id: self.id().to_string(),
+            incarnation: self.args.incarnation,
+            error,
+        });
+    }
+}

@@ -1,0 +1,181 @@
+//! What the manager, the session actor and the HTTP layer all read about one session.
+//!
+//! Status lives behind a small mutex rather than in the actor, so listings and capacity
+//! decisions never wait for a session that is busy driving Chrome.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    Starting,
+    Ready,
+    Restarting,
+    Closing,
+}
+
+pub struct SessionShared {
+    pub id: String,
+    pub username: String,
+    pub created_at: DateTime<Utc>,
+    keep_alive: AtomicBool,
+    in_flight: AtomicUsize,
+    status: Mutex<Status>,
+}
+
+#[derive(Clone)]
+struct Status {
+    state: SessionState,
+    last_used: DateTime<Utc>,
+    last_refresh: Option<DateTime<Utc>>,
+    restarts: u32,
+    current_url: Option<String>,
+}
+
+/// One row of `GET /sessions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionSummary {
+    pub session_id: String,
+    pub username: String,
+    #[serde(with = "crate::timefmt")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::timefmt")]
+    pub last_used: DateTime<Utc>,
+    pub keep_alive: bool,
+    pub state: SessionState,
+    #[serde(with = "crate::timefmt::option")]
+    pub last_refresh: Option<DateTime<Utc>>,
+    pub restarts: u32,
+    pub current_url: Option<String>,
+    pub busy: bool,
+    #[serde(with = "crate::timefmt::option")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The answer to `get_session`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionGrant {
+    pub session_id: String,
+    pub username: String,
+    pub is_new: bool,
+    pub keep_alive: bool,
+    #[serde(with = "crate::timefmt")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::timefmt::option")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl SessionShared {
+    pub fn new(id: String, username: String, keep_alive: bool) -> SessionShared {
+        let now = Utc::now();
+        SessionShared {
+            id,
+            username,
+            created_at: now,
+            keep_alive: AtomicBool::new(keep_alive),
+            in_flight: AtomicUsize::new(0),
+            status: Mutex::new(Status {
+                state: SessionState::Starting,
+                last_used: now,
+                last_refresh: None,
+                restarts: 0,
+                current_url: None,
+            }),
+        }
+    }
+
+    fn status(&self) -> std::sync::MutexGuard<'_, Status> {
+        // A panic while holding this lock cannot leave the plain data inconsistent.
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn keep_alive(&self) -> bool {
+        self.keep_alive.load(Ordering::SeqCst)
+    }
+
+    pub fn make_persistent(&self) {
+        self.keep_alive.store(true, Ordering::SeqCst);
+    }
+
+    pub fn state(&self) -> SessionState {
+        self.status().state
+    }
+
+    pub fn set_state(&self, state: SessionState) {
+        self.status().state = state;
+    }
+
+    pub fn touch(&self) {
+        self.status().last_used = Utc::now();
+    }
+
+    pub fn last_used(&self) -> DateTime<Utc> {
+        self.status().last_used
+    }
+
+    pub fn refreshed(&self, url: String) {
+        let mut s = self.status();
+        s.last_refresh = Some(Utc::now());
+        s.current_url = Some(url);
+    }
+
+    pub fn set_url(&self, url: String) {
+        self.status().current_url = Some(url);
+    }
+
+    pub fn count_restart(&self) -> u32 {
+        let mut s = self.status();
+        s.restarts += 1;
+        s.restarts
+    }
+
+    /// A request is queued or running on this session.
+    pub fn begin_request(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.touch();
+    }
+
+    pub fn end_request(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.touch();
+    }
+
+    pub fn busy(&self) -> bool {
+        self.in_flight.load(Ordering::SeqCst) > 0
+    }
+
+    pub fn expires_at(&self, timeout: chrono::Duration) -> Option<DateTime<Utc>> {
+        (!self.keep_alive()).then(|| self.last_used() + timeout)
+    }
+
+    pub fn summary(&self, timeout: chrono::Duration) -> SessionSummary {
+        let s = self.status().clone();
+        SessionSummary {
+            session_id: self.id.clone(),
+            username: self.username.clone(),
+            created_at: self.created_at,
+            last_used: s.last_used,
+            keep_alive: self.keep_alive(),
+            state: s.state,
+            last_refresh: s.last_refresh,
+            restarts: s.restarts,
+            current_url: s.current_url,
+            busy: self.busy(),
+            expires_at: self.expires_at(timeout),
+        }
+    }
+
+    pub fn grant(&self, is_new: bool, timeout: chrono::Duration) -> SessionGrant {
+        SessionGrant {
+            session_id: self.id.clone(),
+            username: self.username.clone(),
+            is_new,
+            keep_alive: self.keep_alive(),
+            created_at: self.created_at,
+            expires_at: self.expires_at(timeout),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Wiring: settings -> session manager -> HTTP server, and the orderly way down.
+
+use crate::actors::Sessions;
+use crate::config::Settings;
+use crate::http::{self, Ctx};
+use crate::sandbox::SandboxServer;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running API server.
+pub struct Application {
+    addr: SocketAddr,
+    sessions: Sessions,
+    draining: Arc<AtomicBool>,
+    stop_accepting: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+    manager: JoinHandle<()>,
+    drain_timeout: Duration,
+}
+
+impl Application {
+    /// Bind `server.host:server.port` (port 0 picks a free one) and start serving.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let settings = Arc::new(settings);
+        let listener =
+            tokio::net::TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+                .await?;
+        let addr = listener.local_addr()?;
+        let (sessions, manager) = Sessions::start(settings.clone()).await?;
+        let draining = Arc::new(AtomicBool::new(false));
+        let ctx = Ctx {
+            sessions: sessions.clone(),
+            draining: draining.clone(),
+        };
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let server = warp::serve(http::routes(ctx))
+            .incoming(listener)
+            .graceful(async {
+                let _ = stop_rx.await;
+            });
+        let server = tokio::spawn(server.run());
+        tracing::info!(%addr, "API listening");
+        Ok(Application {
+            addr,
+            sessions,
+            draining,
+            stop_accepting: Some(stop_tx),
+            server,
+            manager,
+            drain_timeout: Duration::from_secs(settings.server.drain_timeout),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Drain: refuse new work (503), let in-flight requests finish within
+    /// `server.drain_timeout`, then close every session and wait for every Chrome to exit.
+    pub async fn shutdown(mut self) {
+        tracing::info!(event = "shutdown_started", "draining requests");
+        self.draining.store(true, Ordering::SeqCst);
+        if let Some(stop) = self.stop_accepting.take() {
+            let _ = stop.send(());
+        }
+        if tokio::time::timeout(self.drain_timeout, &mut self.server)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "in-flight requests outlived server.drain_timeout; closing sessions under them"
+            );
+            self.server.abort();
+        }
+        self.sessions.shutdown().await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.manager).await;
+        tracing::info!(
+            event = "shutdown_complete",
+            browsers_left = crate::portal::live_browsers()
+        );
+    }
+}
+
+/// `emodal-api serve`.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.server.api_tokens.is_empty() {
+        tracing::warn!(
+            "NO API TOKENS CONFIGURED: anyone who can reach {}:{} can use every session. \
+             Set server.api_tokens (EMODAL__SERVER__API_TOKENS) before exposing this service.",
+            settings.server.host,
+            settings.server.port
+        );
+    }
+    let app = Application::build(settings).await?;
+    shutdown_signal().await;
+    app.shutdown().await;
+    Ok(())
+}
+
+/// `emodal-api sandbox`: the sandbox portal and the API in one process, wired together.
+pub async fn serve_with_sandbox(mut settings: Settings) -> anyhow::Result<()> {
+    let sandbox = SandboxServer::start(&settings.sandbox).await?;
+    settings.wire_to_sandbox(&sandbox.base_url());
+    let accounts = settings.sandbox.accounts.clone();
+    let app = Application::build(settings).await?;
+    println!("emodal-api sandbox");
+    println!("  API:            {}", app.base_url());
+    println!("  sandbox portal: {}/login", sandbox.base_url());
+    for account in &accounts {
+        println!(
+            "  account:        {} / {}",
+            account.username,
+            account.password.expose()
+        );
+    }
+    println!(
+        "  captcha keys:   any non-empty key solves; sandbox-wrong-key, sandbox-zero-balance, sandbox-unsolvable fail"
+    );
+    println!("  try:");
+    if let Some(a) = accounts.first() {
+        println!(
+            "    curl -s -X POST {}/get_session -H 'Content-Type: application/json' \\\n      -d '{{\"username\":\"{}\",\"password\":\"{}\",\"captcha_api_key\":\"sandbox-key\"}}'",
+            app.base_url(),
+            a.username,
+            a.password.expose()
+        );
+    }
+    shutdown_signal().await;
+    app.shutdown().await;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}

@@ -1,0 +1,184 @@
+//! A small client for the 2captcha classic API (`in.php` / `res.php`), token method.
+//!
+//! The portal's reCAPTCHA v2 is solved by sending its site key and page URL to 2captcha,
+//! polling until a token comes back, and putting the token into `g-recaptcha-response`.
+//! The base URL is configurable so the same client talks to the sandbox stand-in.
+
+use crate::config::CaptchaSettings;
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::time::Duration;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum CaptchaError {
+    /// The key is wrong, unknown, or has no money left: retrying cannot help.
+    #[error("captcha service refused the API key: {0}")]
+    Account(String),
+    /// The service answered, but could not solve this task.
+    #[error("captcha service could not solve the captcha: {0}")]
+    Unsolved(String),
+    /// No answer within `captcha.timeout`.
+    #[error("captcha service gave no solution within {0} s")]
+    Timeout(u64),
+    /// Transport failure or an answer we do not understand.
+    #[error("captcha service failed: {0}")]
+    Service(String),
+}
+
+/// Error codes that mean "this key cannot be used", as opposed to "this task failed".
+const ACCOUNT_ERRORS: &[&str] = &[
+    "ERROR_WRONG_USER_KEY",
+    "ERROR_KEY_DOES_NOT_EXIST",
+    "ERROR_ZERO_BALANCE",
+    "ERROR_IP_NOT_ALLOWED",
+    "IP_BANNED",
+];
+
+#[derive(Clone)]
+pub struct CaptchaClient {
+    http: reqwest::Client,
+    base: String,
+    first_poll_delay: Duration,
+    poll_interval: Duration,
+    timeout: Duration,
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    status: i64,
+    request: serde_json::Value,
+}
+
+impl CaptchaClient {
+    pub fn new(settings: &CaptchaSettings) -> CaptchaClient {
+        CaptchaClient {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("reqwest client"),
+            base: settings.base_url.trim_end_matches('/').to_string(),
+            first_poll_delay: Duration::from_millis(settings.first_poll_delay_ms),
+            poll_interval: Duration::from_millis(settings.poll_interval_ms.max(10)),
+            timeout: Duration::from_secs(settings.timeout),
+        }
+    }
+
+    /// Solve a reCAPTCHA v2 and return the token for `g-recaptcha-response`.
+    pub async fn solve_recaptcha(
+        &self,
+        key: &Secret,
+        site_key: &str,
+        page_url: &str,
+    ) -> Result<String, CaptchaError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let form = [
+            ("key", key.expose()),
+            ("method", "userrecaptcha"),
+            ("googlekey", site_key),
+            ("pageurl", page_url),
+            ("json", "1"),
+        ];
+        let submitted = self
+            .http
+            .post(format!("{}/in.php", self.base))
+            .form(&form)
+            .send();
+        let task = parse(submitted.await).await?;
+        tracing::debug!(task_id = %task, "captcha task submitted");
+
+        tokio::time::sleep(self.first_poll_delay).await;
+        loop {
+            let query = [
+                ("key", key.expose()),
+                ("action", "get"),
+                ("id", task.as_str()),
+                ("json", "1"),
+            ];
+            let polled = self
+                .http
+                .get(format!("{}/res.php", self.base))
+                .query(&query)
+                .send();
+            match parse(polled.await).await {
+                Ok(token) => return Ok(token),
+                Err(CaptchaError::Unsolved(code)) if code == "CAPCHA_NOT_READY" => {}
+                Err(e) => return Err(e),
+            }
+            if tokio::time::Instant::now() + self.poll_interval > deadline {
+                return Err(CaptchaError::Timeout(self.timeout.as_secs()));
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+
+    /// The account balance, in the service's currency.
+    pub async fn balance(&self, key: &Secret) -> Result<f64, CaptchaError> {
+        let query = [
+            ("key", key.expose()),
+            ("action", "getbalance"),
+            ("json", "1"),
+        ];
+        let answer = self
+            .http
+            .get(format!("{}/res.php", self.base))
+            .query(&query)
+            .send();
+        let text = parse(answer.await).await?;
+        text.parse()
+            .map_err(|_| CaptchaError::Service(format!("balance is not a number: {text}")))
+    }
+}
+
+/// Turn a classic-API answer into the `request` value or a classified error. Error texts
+/// never include the URL, because reqwest puts the query (and with it the key) there.
+async fn parse(response: reqwest::Result<reqwest::Response>) -> Result<String, CaptchaError> {
+    let response = response.map_err(|e| CaptchaError::Service(describe(&e)))?;
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| CaptchaError::Service(describe(&e)))?;
+    let answer: Answer = serde_json::from_str(&body).map_err(|_| {
+        CaptchaError::Service(format!(
+            "unexpected answer (HTTP {status}): {}",
+            snippet(&body)
+        ))
+    })?;
+    let request = match &answer.request {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if answer.status == 1 {
+        return Ok(request);
+    }
+    if ACCOUNT_ERRORS.contains(&request.as_str()) {
+        Err(CaptchaError::Account(request))
+    } else if request == "CAPCHA_NOT_READY" || request.starts_with("ERROR_CAPTCHA_UNSOLVABLE") {
+        Err(CaptchaError::Unsolved(request))
+    } else {
+        Err(CaptchaError::Service(request))
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    // Only the cause chain: reqwest's own Display includes the URL, whose query holds the key.
+    let mut detail = String::new();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        detail.push_str(": ");
+        detail.push_str(&c.to_string());
+        cause = c.source();
+    }
+    format!("{kind}{detail}")
+}
+
+fn snippet(body: &str) -> String {
+    body.chars().take(120).collect()
+}

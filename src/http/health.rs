@@ -1,0 +1,36 @@
+//! `GET /health`: open to everyone (load balancers), answered from counters without
+//! touching the session manager.
+
+use super::{Ctx, json_reply};
+use crate::timefmt;
+use serde_json::json;
+use warp::http::StatusCode;
+use warp::{Filter, Rejection};
+
+pub fn routes(
+    ctx: Ctx,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("health")
+        .and(warp::get())
+        .map(move || health(&ctx))
+}
+
+fn health(ctx: &Ctx) -> warp::reply::Response {
+    let (active, persistent) = ctx.sessions.counts();
+    let draining = ctx.is_draining();
+    let body = json!({
+        "status": if draining { "draining" } else { "healthy" },
+        "service": "E-Modal Business Operations API",
+        "version": env!("CARGO_PKG_VERSION"),
+        "active_sessions": active,
+        "persistent_sessions": persistent,
+        "max_sessions": ctx.sessions.settings().sessions.max_sessions,
+        "timestamp": timefmt::iso(&chrono::Utc::now()),
+    });
+    let status = if draining {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    json_reply(status, &body)
+}

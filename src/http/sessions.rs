@@ -1,0 +1,81 @@
+//! Session endpoints: `POST /get_session`, `GET /sessions`, `DELETE /sessions/{id}`.
+
+use super::{Body, Ctx, auth, body, json_reply, respond, with_ctx};
+use crate::error::ApiError;
+use serde_json::json;
+use std::sync::Arc;
+use warp::http::StatusCode;
+use warp::{Filter, Rejection};
+
+pub fn routes(
+    ctx: Ctx,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    let tokens = Arc::new(ctx.sessions.settings().server.api_tokens.clone());
+    let scope = auth::scope(tokens);
+    let get_session = warp::path!("get_session")
+        .and(warp::post())
+        .and(with_ctx(ctx.clone()))
+        .and(scope.clone())
+        .and(body::json())
+        .then(get_session)
+        .map(respond);
+    let list = warp::path!("sessions")
+        .and(warp::get())
+        .and(with_ctx(ctx.clone()))
+        .and(scope.clone())
+        .then(list)
+        .map(respond);
+    let close = warp::path!("sessions" / String)
+        .and(warp::delete())
+        .and(with_ctx(ctx))
+        .and(scope)
+        .then(close)
+        .map(respond);
+    get_session.or(list).unify().or(close).unify()
+}
+
+async fn get_session(
+    ctx: Ctx,
+    scope: String,
+    body: Body,
+) -> Result<warp::reply::Response, ApiError> {
+    let credentials = body.credentials()?;
+    let keep_alive = body.bool("keep_alive", true)?;
+    let grant = ctx
+        .sessions
+        .get_session(&scope, credentials, keep_alive)
+        .await?;
+    let message = match (grant.is_new, grant.keep_alive) {
+        (true, true) => "New persistent session created",
+        (true, false) => "New session created",
+        (false, true) => "Using existing persistent session",
+        (false, false) => "Using existing session",
+    };
+    let mut value = serde_json::to_value(&grant)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    value["success"] = json!(true);
+    value["message"] = json!(message);
+    Ok(json_reply(StatusCode::OK, &value))
+}
+
+async fn list(ctx: Ctx, scope: String) -> Result<warp::reply::Response, ApiError> {
+    let sessions = ctx.sessions.list(&scope).await;
+    Ok(json_reply(
+        StatusCode::OK,
+        &json!({ "success": true, "active_sessions": sessions.len(), "sessions": sessions }),
+    ))
+}
+
+async fn close(id: String, ctx: Ctx, scope: String) -> Result<warp::reply::Response, ApiError> {
+    if ctx.sessions.close(&scope, &id).await {
+        Ok(json_reply(
+            StatusCode::OK,
+            &json!({ "success": true, "message": "Session closed successfully" }),
+        ))
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("session not found: {id}"),
+        ))
+    }
+}

@@ -1,0 +1,264 @@
+//! One headless Chrome, owned by one dedicated thread.
+//!
+//! headless_chrome is synchronous: every call blocks its thread while it polls for the
+//! DevTools reply. So each session's `Browser` and `Tab` live on a thread of their own that
+//! takes jobs over a channel; the async side awaits the answer with a timeout and never
+//! blocks a runtime worker. The same thread also runs the blocking `Drop` of the browser and
+//! removes the profile directory, so closing never stalls the runtime either.
+
+use super::{DriverError, Page};
+use crate::config::{ChromeSettings, PortalProfile};
+use headless_chrome::{Browser, LaunchOptions};
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+type Job = Box<dyn FnOnce(&mut Page) + Send>;
+
+/// Browser threads that have not yet finished cleaning up.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many browser threads are still running (including ones still removing their
+/// profile). Shutdown waits for this to reach zero.
+pub fn live_browsers() -> usize {
+    LIVE.load(Ordering::SeqCst)
+}
+
+pub struct BrowserHandle {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    pid: u32,
+    finished: Option<oneshot::Receiver<()>>,
+}
+
+impl BrowserHandle {
+    /// Start Chrome with a fresh profile in `profile_dir` and open one tab.
+    pub async fn launch(
+        chrome: &ChromeSettings,
+        profile: Arc<PortalProfile>,
+        profile_dir: PathBuf,
+    ) -> Result<BrowserHandle, DriverError> {
+        let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (finished_tx, finished_rx) = oneshot::channel();
+        let chrome = chrome.clone();
+        LIVE.fetch_add(1, Ordering::SeqCst);
+        let spawned = std::thread::Builder::new()
+            .name("chrome".into())
+            .spawn(move || {
+                browser_thread(chrome, profile, profile_dir, jobs_rx, ready_tx);
+                LIVE.fetch_sub(1, Ordering::SeqCst);
+                let _ = finished_tx.send(());
+            });
+        if let Err(e) = spawned {
+            LIVE.fetch_sub(1, Ordering::SeqCst);
+            return Err(DriverError::Browser(format!(
+                "cannot start browser thread: {e}"
+            )));
+        }
+        // If the launch outlives this wait, dropping `jobs_tx` makes the thread clean up.
+        let launch_timeout = Duration::from_secs(30);
+        let pid = match tokio::time::timeout(launch_timeout, ready_rx).await {
+            Ok(Ok(Ok(pid))) => pid,
+            Ok(Ok(Err(e))) => return Err(e),
+            Ok(Err(_)) => return Err(DriverError::Browser("browser thread ended".into())),
+            Err(_) => {
+                return Err(DriverError::Browser(
+                    "Chrome did not start within 30 s".into(),
+                ));
+            }
+        };
+        Ok(BrowserHandle {
+            jobs: Some(jobs_tx),
+            pid,
+            finished: Some(finished_rx),
+        })
+    }
+
+    /// Chrome's process id (the browser process; renderers are its children).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Run `job` on the browser thread. `timeout` bounds the wait; a job that overruns it
+    /// means the browser is stuck, which is fatal for the session.
+    pub async fn run<R, F>(&self, step: &str, timeout: Duration, job: F) -> Result<R, DriverError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Page) -> Result<R, DriverError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let deadline = std::time::Instant::now() + timeout;
+        let step_name = step.to_string();
+        let wrapped: Job = Box::new(move |page: &mut Page| {
+            page.begin(&step_name, deadline);
+            let _ = tx.send(job(page));
+        });
+        let jobs = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| DriverError::Browser("closed".into()))?;
+        jobs.send(wrapped)
+            .map_err(|_| DriverError::Browser("browser thread has ended".into()))?;
+        // Jobs watch their own deadline; the grace period covers one CDP call in flight.
+        match tokio::time::timeout(timeout + Duration::from_secs(5), rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(DriverError::Browser(format!(
+                "{step}: browser thread ended"
+            ))),
+            Err(_) => Err(DriverError::Browser(format!(
+                "{step}: browser did not answer"
+            ))),
+        }
+    }
+
+    /// Is the Chrome process still running? Cheap: reads `/proc`, never touches the browser.
+    pub fn is_alive(&self) -> bool {
+        process_alive(self.pid)
+    }
+
+    /// Close Chrome and remove its profile; returns once both are gone (at most ~10 s).
+    pub async fn close(mut self) {
+        self.jobs.take();
+        if let Some(finished) = self.finished.take() {
+            let graceful = tokio::time::timeout(Duration::from_secs(5), finished).await;
+            if graceful.is_err() {
+                // The thread is stuck in a call; killing Chrome makes that call fail at once.
+                kill(self.pid);
+            }
+        }
+    }
+}
+
+impl Drop for BrowserHandle {
+    /// A handle dropped without `close` (a panic, a killed actor): kill Chrome at once;
+    /// the thread then ends and removes the profile directory on its own.
+    fn drop(&mut self) {
+        if self.finished.is_some() {
+            self.jobs.take();
+            kill(self.pid);
+        }
+    }
+}
+
+fn browser_thread(
+    chrome: ChromeSettings,
+    profile: Arc<PortalProfile>,
+    profile_dir: PathBuf,
+    jobs: std::sync::mpsc::Receiver<Job>,
+    ready: oneshot::Sender<Result<u32, DriverError>>,
+) {
+    match start_browser(&chrome, &profile, &profile_dir) {
+        Ok((browser, tab)) => {
+            let pid = browser.get_process_id().unwrap_or(0);
+            let mut page = Page::new(browser, tab, profile);
+            if ready.send(Ok(pid)).is_ok() {
+                while let Ok(job) = jobs.recv() {
+                    job(&mut page);
+                }
+            }
+            // Dropping the page drops the Browser: Chrome is closed and reaped.
+            drop(page);
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+        }
+    }
+    remove_profile(&profile_dir);
+}
+
+fn start_browser(
+    chrome: &ChromeSettings,
+    profile: &PortalProfile,
+    profile_dir: &Path,
+) -> Result<(Browser, Arc<headless_chrome::Tab>), DriverError> {
+    let scratch = profile_dir.join("tmp");
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| DriverError::Browser(format!("cannot create profile directory: {e}")))?;
+    // Chromium writes org.chromium.Chromium.* scratch files to TMPDIR: keep them inside the
+    // profile so they go away with it.
+    let envs = HashMap::from([("TMPDIR".to_string(), scratch.display().to_string())]);
+    let args: Vec<&OsStr> = CHROME_ARGS.iter().map(OsStr::new).collect();
+    let ignore: Vec<&OsStr> = vec![OsStr::new(
+        "--disable-features=TranslateUI,BlinkGenPropertyTrees",
+    )];
+    let options = LaunchOptions {
+        headless: chrome.headless,
+        // Chrome's sandbox cannot run as root; elsewhere keep it.
+        sandbox: !running_as_root(),
+        path: Some(chrome.path.clone()),
+        user_data_dir: Some(profile_dir.to_path_buf()),
+        window_size: Some((1366, 900)),
+        idle_browser_timeout: Duration::from_secs(chrome.idle_browser_timeout),
+        ignore_certificate_errors: profile.ignore_certificate_errors,
+        process_envs: Some(envs),
+        args,
+        ignore_default_args: ignore,
+        ..LaunchOptions::default()
+    };
+    let browser = Browser::new(options)
+        .map_err(|e| DriverError::Browser(format!("cannot launch Chrome: {e:#}")))?;
+    let tab = browser
+        .new_tab()
+        .map_err(|e| DriverError::Browser(format!("cannot open a tab: {e:#}")))?;
+    tab.set_default_timeout(Duration::from_secs(chrome.call_timeout));
+    Ok((browser, tab))
+}
+
+/// Flags for a closed network and a small footprint (one renderer, no site isolation).
+const CHROME_ARGS: &[&str] = &[
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+    "--renderer-process-limit=1",
+    "--disable-features=TranslateUI,BlinkGenPropertyTrees,site-per-process,IsolateOrigins",
+    "--disable-site-isolation-trials",
+];
+
+fn remove_profile(dir: &Path) {
+    // Chrome's last writes can race the first attempt; a few retries settle it.
+    for _ in 0..20 {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    tracing::warn!(dir = %dir.display(), "could not remove Chrome profile directory");
+}
+
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A process is alive when `/proc/<pid>` exists and it is not a zombie.
+pub(crate) fn process_alive(pid: u32) -> bool {
+    if pid == 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            // The state follows the parenthesised command name, which may contain spaces.
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next());
+            !matches!(state, Some('Z') | Some('X') | None)
+        }
+        Err(_) => false,
+    }
+}
+
+pub(crate) fn kill(pid: u32) {
+    if pid != 0 && process_alive(pid) {
+        // SAFETY: sending a signal has no memory-safety preconditions.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}

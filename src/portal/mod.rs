@@ -1,0 +1,15 @@
+//! The portal driver: one headless Chrome per session, driven through the portal profile.
+//!
+//! Nothing here knows a URL or a selector of its own: everything comes from
+//! [`PortalProfile`](crate::config::PortalProfile), so the same code drives the sandbox and
+//! the real portal.
+
+mod browser;
+mod error;
+mod login;
+mod page;
+
+pub use browser::{BrowserHandle, live_browsers};
+pub use error::DriverError;
+pub use login::{LoginForm, check_logged_in, open_login, submit_login};
+pub use page::Page;

@@ -1,0 +1,185 @@
+//! The browser thread's view of its tab: evaluate, navigate, and wait for page states.
+//!
+//! Waiting is always for a condition written in JavaScript and checked every 50 ms until the
+//! job's deadline: never a fixed sleep, never "network idle".
+
+use super::DriverError;
+use crate::config::PortalProfile;
+use headless_chrome::{Browser, Tab};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const POLL: Duration = Duration::from_millis(50);
+
+pub struct Page {
+    // Field order matters: the tab goes before the browser that owns its connection.
+    tab: Arc<Tab>,
+    _browser: Browser,
+    pub profile: Arc<PortalProfile>,
+    step: String,
+    deadline: Instant,
+}
+
+impl Page {
+    pub(super) fn new(browser: Browser, tab: Arc<Tab>, profile: Arc<PortalProfile>) -> Page {
+        Page {
+            tab,
+            _browser: browser,
+            profile,
+            step: String::new(),
+            deadline: Instant::now(),
+        }
+    }
+
+    /// Start a job: name its step (for errors) and set its deadline.
+    pub(super) fn begin(&mut self, step: &str, deadline: Instant) {
+        self.step = step.to_string();
+        self.deadline = deadline;
+    }
+
+    /// Rename the current step, keeping the job's deadline.
+    pub fn step(&mut self, step: &str) {
+        self.step = step.to_string();
+    }
+
+    pub fn step_name(&self) -> &str {
+        &self.step
+    }
+
+    pub fn selector(&self, key: &str) -> Result<String, DriverError> {
+        self.profile
+            .selector(key)
+            .map(str::to_string)
+            .map_err(DriverError::Invalid)
+    }
+
+    pub fn url(&self) -> String {
+        self.tab.get_url()
+    }
+
+    /// Evaluate `js`, which must produce a JSON-serialisable value, and decode it.
+    pub fn eval<T: DeserializeOwned>(&self, js: &str) -> Result<T, DriverError> {
+        let wrapped = format!("JSON.stringify((() => {{ {js} }})() ?? null)");
+        let object = self
+            .tab
+            .evaluate(&wrapped, false)
+            .map_err(|e| DriverError::from_cdp(&self.step, &e))?;
+        let text = match object.value {
+            Some(serde_json::Value::String(s)) => s,
+            other => {
+                return Err(DriverError::unexpected(
+                    &self.step,
+                    format!("a JSON value from the page, got {other:?}"),
+                ));
+            }
+        };
+        serde_json::from_str(&text).map_err(|e| {
+            DriverError::unexpected(&self.step, format!("page data of the expected shape ({e})"))
+        })
+    }
+
+    /// Evaluate an async function body (it may `await`) and decode its result.
+    pub fn eval_async<T: DeserializeOwned>(&self, js: &str) -> Result<T, DriverError> {
+        let wrapped = format!("(async () => {{ {js} }})().then(v => JSON.stringify(v ?? null))");
+        let object = self
+            .tab
+            .evaluate(&wrapped, true)
+            .map_err(|e| DriverError::from_cdp(&self.step, &e))?;
+        match object.value {
+            Some(serde_json::Value::String(s)) => serde_json::from_str(&s).map_err(|e| {
+                DriverError::unexpected(
+                    &self.step,
+                    format!("page data of the expected shape ({e})"),
+                )
+            }),
+            other => Err(DriverError::unexpected(
+                &self.step,
+                format!("a JSON value from the page, got {other:?}"),
+            )),
+        }
+    }
+
+    /// Poll `js` until it yields something other than `null`, or fail with `expected` at the
+    /// job's deadline. Evaluation errors while a page is being replaced count as "not yet";
+    /// a broken connection does not.
+    pub fn wait_for<T: DeserializeOwned>(
+        &self,
+        expected: &str,
+        js: &str,
+    ) -> Result<T, DriverError> {
+        loop {
+            match self.eval::<Option<T>>(js) {
+                Ok(Some(v)) => return Ok(v),
+                Ok(None) => {}
+                Err(e @ DriverError::Browser(_)) => return Err(e),
+                Err(_) => {}
+            }
+            if Instant::now() + POLL > self.deadline {
+                return Err(DriverError::Timeout {
+                    step: format!("{} (waiting for {expected})", self.step),
+                });
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Navigate to `url`. The old document is marked first, so `wait_for_new_page` can tell
+    /// the new page from the one being left.
+    pub fn goto(&self, url: &str) -> Result<(), DriverError> {
+        self.mark_document()?;
+        self.tab
+            .navigate_to(url)
+            .map_err(|e| DriverError::from_cdp(&self.step, &e))?;
+        Ok(())
+    }
+
+    /// Mark the current document as old (before a click that navigates).
+    pub fn mark_document(&self) -> Result<(), DriverError> {
+        self.eval::<bool>("window.__emodalOld = true; return true;")
+            .map(|_| ())
+    }
+
+    /// Wait until a new document has replaced the marked one and `js` yields a value.
+    pub fn wait_for_new_page<T: DeserializeOwned>(
+        &self,
+        expected: &str,
+        js: &str,
+    ) -> Result<T, DriverError> {
+        let guarded = format!(
+            "if (window.__emodalOld || document.readyState === 'loading' || !document.body) return null; {js}"
+        );
+        self.wait_for(expected, &guarded)
+    }
+
+    /// Classify the current page by the profile's marker texts: `Some("logged_out")`,
+    /// `Some("forbidden")` or `None`. Evaluated inside page-state JavaScript.
+    pub fn marker_js(&self) -> String {
+        let logged_out = js_lower_list(&self.profile.texts.logged_out);
+        let forbidden = js_lower_list(&self.profile.texts.forbidden);
+        format!(
+            "((() => {{ const t = ((document.body && document.body.innerText) || '').toLowerCase() + ' ' + document.title.toLowerCase(); \
+             if ({logged_out}.some(x => t.includes(x))) return 'logged_out'; \
+             if ({forbidden}.some(x => t.includes(x))) return 'forbidden'; return null; }})())"
+        )
+    }
+
+    /// PNG screenshot of the viewport.
+    pub fn screenshot(&self) -> Result<Vec<u8>, DriverError> {
+        use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+        self.tab
+            .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+            .map_err(|e| DriverError::from_cdp(&self.step, &e))
+    }
+}
+
+/// A JavaScript string literal (JSON is valid JavaScript).
+pub fn js_str(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialise")
+}
+
+/// A JavaScript array of lower-cased string literals.
+pub fn js_lower_list(items: &[String]) -> String {
+    let lower: Vec<String> = items.iter().map(|s| s.to_lowercase()).collect();
+    serde_json::to_string(&lower).expect("strings serialise")
+}
