@@ -35,7 +35,11 @@ pub struct Slot {
 
 /// Every slot the terminal offers for this move type, before bookings are subtracted.
 pub fn candidate_slots(seed: u64, terminal: &str, move_type: &str, today: NaiveDate) -> Vec<Slot> {
-    let minute = if fnv1a(terminal).is_multiple_of(2) { 0 } else { 30 };
+    let minute = if fnv1a(terminal).is_multiple_of(2) {
+        0
+    } else {
+        30
+    };
     let mut out = Vec::new();
     for day in 1..=DAYS_AHEAD {
         let date = today + Duration::days(day);
