@@ -79,6 +79,8 @@ pub struct PortalProfile {
     pub addvisit_url: String,
     pub myappointments_url: String,
     pub ignore_certificate_errors: bool,
+    pub scroll_settle_ms: u64,
+    pub container_columns: Vec<String>,
     pub selectors: HashMap<String, String>,
     pub texts: PortalTexts,
 }
@@ -90,6 +92,8 @@ pub struct PortalTexts {
     pub captcha_error: Vec<String>,
     pub forbidden: Vec<String>,
     pub no_open_transactions: String,
+    pub booking_label: String,
+    pub pregate_milestone: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,7 +9,11 @@ use tracing_subscriber::EnvFilter;
 /// Install the global subscriber. `RUST_LOG`, when set, wins over `log.filter`.
 pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(settings.filter.clone()));
+        .unwrap_or_else(|_| EnvFilter::new(settings.filter.clone()))
+        // headless_chrome logs every DevTools message at debug level, and the login form's
+        // messages carry the password: never let them through, whatever RUST_LOG says.
+        .add_directive("headless_chrome=warn".parse().expect("static directive"))
+        .add_directive("tungstenite=warn".parse().expect("static directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(true);

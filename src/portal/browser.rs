@@ -151,7 +151,8 @@ fn browser_thread(
     jobs: std::sync::mpsc::Receiver<Job>,
     ready: oneshot::Sender<Result<u32, DriverError>>,
 ) {
-    match start_browser(&chrome, &profile, &profile_dir) {
+    let scratch = scratch_dir(&profile_dir);
+    match start_browser(&chrome, &profile, &profile_dir, &scratch) {
         Ok((browser, tab)) => {
             let pid = browser.get_process_id().unwrap_or(0);
             let mut page = Page::new(browser, tab, profile);
@@ -167,19 +168,44 @@ fn browser_thread(
             let _ = ready.send(Err(e));
         }
     }
-    remove_profile(&profile_dir);
+    remove_dir(&profile_dir);
+    remove_dir(&scratch);
 }
+
+/// Chromium's scratch directory (its `TMPDIR`). It holds a Unix socket, whose path may not
+/// exceed 107 bytes, so it cannot live inside a deep profile path: it gets a short name in
+/// the system temp folder, derived from the profile's name so cleanup can find it.
+fn scratch_dir(profile_dir: &Path) -> PathBuf {
+    let name = profile_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let short: String = name
+        .trim_start_matches("session_")
+        .chars()
+        .take(20)
+        .collect();
+    std::env::temp_dir().join(format!(
+        "{SCRATCH_PREFIX}{short}-{}",
+        name.rsplit('-').next().unwrap_or("0")
+    ))
+}
+
+/// Scratch directories in the temp folder start with this.
+pub const SCRATCH_PREFIX: &str = "emodal-chrome-";
 
 fn start_browser(
     chrome: &ChromeSettings,
     profile: &PortalProfile,
     profile_dir: &Path,
+    scratch: &Path,
 ) -> Result<(Browser, Arc<headless_chrome::Tab>), DriverError> {
-    let scratch = profile_dir.join("tmp");
-    std::fs::create_dir_all(&scratch)
-        .map_err(|e| DriverError::Browser(format!("cannot create profile directory: {e}")))?;
-    // Chromium writes org.chromium.Chromium.* scratch files to TMPDIR: keep them inside the
-    // profile so they go away with it.
+    for dir in [profile_dir, scratch] {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DriverError::Browser(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    // Chromium leaves org.chromium.Chromium.* directories in TMPDIR: give each browser its
+    // own, removed with it.
     let envs = HashMap::from([("TMPDIR".to_string(), scratch.display().to_string())]);
     let args: Vec<&OsStr> = CHROME_ARGS.iter().map(OsStr::new).collect();
     let ignore: Vec<&OsStr> = vec![OsStr::new(
@@ -220,7 +246,7 @@ const CHROME_ARGS: &[&str] = &[
     "--disable-site-isolation-trials",
 ];
 
-fn remove_profile(dir: &Path) {
+fn remove_dir(dir: &Path) {
     // Chrome's last writes can race the first attempt; a few retries settle it.
     for _ in 0..20 {
         match std::fs::remove_dir_all(dir) {
@@ -229,7 +255,7 @@ fn remove_profile(dir: &Path) {
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
-    tracing::warn!(dir = %dir.display(), "could not remove Chrome profile directory");
+    tracing::warn!(dir = %dir.display(), "could not remove a Chrome directory");
 }
 
 fn running_as_root() -> bool {

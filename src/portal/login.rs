@@ -34,18 +34,15 @@ pub fn open_login(page: &mut Page) -> Result<LoginForm, DriverError> {
     let probe: Probe = page.wait_for_new_page(
         "the login form",
         &format!(
-            "const m = {markers}; if (m === 'forbidden') return {{state: m}}; \
+            "const m = {markers}; if (m) return {{state: m}}; \
              const r = document.querySelector({recaptcha}); \
              if (document.querySelector({user}) && r) \
                return {{state: 'form', site_key: r.getAttribute('data-sitekey') || '', url: location.href}}; \
              return null;"
         ),
     )?;
-    if probe.state == "forbidden" {
-        return Err(DriverError::unexpected(
-            "open login page",
-            "the login form, got the portal's 403 Forbidden page (non-US address?)",
-        ));
+    if probe.state != "form" {
+        return Err(page.marker_error(&probe.state, "the login form"));
     }
     if probe.site_key.is_empty() {
         return Err(DriverError::unexpected(
@@ -137,17 +134,16 @@ pub fn submit_login(
                 " (the login form came back without a recognised error)".into()
             }))
         }
-        other => Err(DriverError::unexpected(
-            "submit login",
-            format!("the app home after login, got the {other} page"),
-        )),
+        other => Err(page.marker_error(other, "the app home after login")),
     }
 }
 
-/// Open the keep-alive page and check that the portal still knows us. Returns the URL.
+/// Open the keep-alive page and check that the portal still knows us: the page must show
+/// `portal.selectors.keepalive_ready`, not merely load. Returns the URL.
 pub fn check_logged_in(page: &mut Page) -> Result<String, DriverError> {
     page.step("open keep-alive page");
     let user = js_str(&page.selector("username")?);
+    let ready = js_str(&page.selector("keepalive_ready")?);
     let markers = page.marker_js();
     page.goto(&page.profile.keepalive_url.clone())?;
     let state: String = page.wait_for_new_page(
@@ -155,7 +151,7 @@ pub fn check_logged_in(page: &mut Page) -> Result<String, DriverError> {
         &format!(
             "const m = {markers}; if (m) return m; \
              if (document.querySelector({user})) return 'logged_out'; \
-             if (document.readyState === 'complete' && document.body.innerText.trim().length > 0) return 'ok'; \
+             if (document.querySelector({ready})) return 'ok'; \
              return null;"
         ),
     )?;

@@ -5,11 +5,13 @@
 //! the real portal.
 
 mod browser;
+mod containers;
 mod error;
 mod login;
 mod page;
 
 pub use browser::{BrowserHandle, live_browsers};
+pub use containers::{ContainerDetail, Grid, Milestone, Target, container_detail, read_grid};
 pub use error::DriverError;
 pub use login::{LoginForm, check_logged_in, open_login, submit_login};
 pub use page::Page;

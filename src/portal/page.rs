@@ -43,6 +43,11 @@ impl Page {
         self.step = step.to_string();
     }
 
+    /// Time left before the job's deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
     pub fn step_name(&self) -> &str {
         &self.step
     }
@@ -152,16 +157,37 @@ impl Page {
         self.wait_for(expected, &guarded)
     }
 
-    /// Classify the current page by the profile's marker texts: `Some("logged_out")`,
-    /// `Some("forbidden")` or `None`. Evaluated inside page-state JavaScript.
+    /// A JavaScript expression classifying the current page: `'logged_out'` (the profile's
+    /// logged-out texts), `'forbidden'`, `'http_<status>'` for a server error page, or null.
     pub fn marker_js(&self) -> String {
         let logged_out = js_lower_list(&self.profile.texts.logged_out);
         let forbidden = js_lower_list(&self.profile.texts.forbidden);
         format!(
             "((() => {{ const t = ((document.body && document.body.innerText) || '').toLowerCase() + ' ' + document.title.toLowerCase(); \
              if ({logged_out}.some(x => t.includes(x))) return 'logged_out'; \
-             if ({forbidden}.some(x => t.includes(x))) return 'forbidden'; return null; }})())"
+             if ({forbidden}.some(x => t.includes(x))) return 'forbidden'; \
+             const nav = performance.getEntriesByType('navigation')[0]; \
+             const status = nav && nav.responseStatus; \
+             if (status >= 500) return 'http_' + status; return null; }})())"
         )
+    }
+
+    /// The error a page marker (from [`Page::marker_js`]) stands for.
+    pub fn marker_error(&self, marker: &str, expected: &str) -> DriverError {
+        match marker {
+            "logged_out" => DriverError::LoggedOut,
+            "forbidden" => DriverError::unexpected(
+                &self.step,
+                format!("{expected}, got the portal's 403 Forbidden page (non-US address?)"),
+            ),
+            other => DriverError::unexpected(
+                &self.step,
+                format!(
+                    "{expected}, got HTTP {} (portal down or in maintenance)",
+                    other.trim_start_matches("http_")
+                ),
+            ),
+        }
     }
 
     /// PNG screenshot of the viewport.

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run every test: unit tests and the integration tests that drive real Chromium against
+# the sandbox portal. Installs Chromium first when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-chromium.sh
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --no-fail-fast "$@"
+  # nextest does not run doctests.
+  cargo test --doc --quiet
+else
+  cargo test --no-fail-fast "$@"
+fi
+# Nothing a test started may outlive the suite.
+if pgrep -f -- '--user-data-dir=.*/(data|profiles)/' >/dev/null 2>&1; then
+  echo "Chrome processes left behind by the tests:" >&2
+  pgrep -af -- '--user-data-dir=' >&2 || true
+  exit 1
+fi

@@ -1,0 +1,236 @@
+//! Shared test harness: a real sandbox portal and a real API server on 127.0.0.1:0, with
+//! their own data directory, and checks on the Chrome processes and profile directories
+//! that belong to this test only.
+
+#![allow(dead_code)]
+
+use emodal_api::app::Application;
+use emodal_api::config::Settings;
+use emodal_api::sandbox::SandboxServer;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub struct TestApp {
+    pub app: Option<Application>,
+    pub sandbox: Option<SandboxServer>,
+    pub api: String,
+    pub portal: String,
+    pub data_dir: PathBuf,
+    pub http: reqwest::Client,
+    _tmp: tempfile::TempDir,
+}
+
+pub const USER: &str = "demo";
+pub const PASS: &str = "demo-password";
+pub const KEY: &str = "test-captcha-key";
+
+/// Start a sandbox and an API wired to it. `overrides` are `section.key` settings applied
+/// on top of fast test defaults.
+pub async fn start(overrides: &[(&str, &str)]) -> TestApp {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let data = data_dir.display().to_string();
+    let mut all: Vec<(&str, &str)> = vec![
+        ("server.port", "0"),
+        ("sandbox.port", "0"),
+        ("sandbox.captcha_solve_delay_ms", "50"),
+        ("chrome.data_dir", &data),
+        ("chrome.liveness_interval", "1"),
+        ("sessions.restart_backoff_initial_ms", "100"),
+        ("sessions.restart_backoff_max_ms", "500"),
+        ("log.filter", "warn"),
+    ];
+    all.extend_from_slice(overrides);
+    let mut settings = Settings::from_overrides(&all).expect("settings");
+    emodal_api::telemetry::init(&settings.log);
+    let sandbox = SandboxServer::start(&settings.sandbox)
+        .await
+        .expect("sandbox starts");
+    settings.wire_to_sandbox(&sandbox.base_url());
+    let app = Application::build(settings).await.expect("api starts");
+    TestApp {
+        api: app.base_url(),
+        portal: sandbox.base_url(),
+        app: Some(app),
+        sandbox: Some(sandbox),
+        data_dir,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(300))
+            .build()
+            .unwrap(),
+        _tmp: tmp,
+    }
+}
+
+impl TestApp {
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.api))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .delete(format!("{}{path}", self.api))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_session(&self, user: &str, pass: &str, key: &str) -> (u16, Value) {
+        self.post(
+            "/get_session",
+            json!({"username": user, "password": pass, "captcha_api_key": key}),
+        )
+        .await
+    }
+
+    /// A demo session id (asserting success).
+    pub async fn demo_session(&self) -> String {
+        let (status, body) = self.get_session(USER, PASS, KEY).await;
+        assert_eq!(status, 200, "{body}");
+        body["session_id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn sandbox_stats(&self) -> Value {
+        self.http
+            .get(format!("{}/__sandbox/stats", self.portal))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sandbox_post(&self, path: &str, body: Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.portal))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+
+    pub async fn sessions(&self) -> Vec<Value> {
+        let (status, body) = self.get("/sessions").await;
+        assert_eq!(status, 200);
+        body["sessions"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn session(&self, id: &str) -> Option<Value> {
+        self.sessions()
+            .await
+            .into_iter()
+            .find(|s| s["session_id"] == id)
+    }
+
+    /// Chrome browser processes started with a profile under this test's data directory.
+    pub fn chrome_pids(&self) -> Vec<u32> {
+        chrome_pids_under(&self.data_dir)
+    }
+
+    pub fn profile_dirs(&self) -> Vec<PathBuf> {
+        match std::fs::read_dir(self.data_dir.join("profiles")) {
+            Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Shut the API and the sandbox down the way SIGTERM does.
+    pub async fn shutdown(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        if let Some(sandbox) = self.sandbox.take() {
+            sandbox.shutdown().await;
+        }
+    }
+
+    /// Shut down, then assert that nothing of this test is left running or on disk.
+    pub async fn shutdown_clean(&mut self) {
+        self.shutdown().await;
+        wait_until("no Chrome left", Duration::from_secs(10), || {
+            self.chrome_pids().is_empty()
+        })
+        .await;
+        assert!(
+            self.profile_dirs().is_empty(),
+            "profile dirs left: {:?}",
+            self.profile_dirs()
+        );
+    }
+}
+
+/// Browser (not renderer) processes whose command line names a profile under `dir`.
+pub fn chrome_pids_under(dir: &Path) -> Vec<u32> {
+    let needle = format!("--user-data-dir={}", dir.display());
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true);
+        if cmdline.contains(&needle) && !cmdline.contains("--type=") && !zombie {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Poll `check` every 50 ms until it holds, or panic after `limit`.
+pub async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Async version of [`wait_until`] returning the first value `check` yields.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
