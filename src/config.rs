@@ -83,6 +83,8 @@ pub struct PortalProfile {
     pub container_columns: Vec<String>,
     pub selectors: HashMap<String, String>,
     pub texts: PortalTexts,
+    /// Labels and texts of the appointment wizard and the appointments list.
+    pub wizard: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,6 +243,14 @@ impl PortalProfile {
             .get(key)
             .map(String::as_str)
             .ok_or_else(|| format!("portal.selectors.{key} is not configured"))
+    }
+
+    /// A wizard label or text from the profile.
+    pub fn wizard_text(&self, key: &str) -> Result<&str, String> {
+        self.wizard
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| format!("portal.wizard.{key} is not configured"))
     }
 }
 
