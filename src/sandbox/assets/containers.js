@@ -86,7 +86,10 @@
     Mat.api('GET', '/api/containers/detail?id=' + encodeURIComponent(id)).then(function (j) {
       if (!d.isConnected) return;
       td.innerHTML = '';
-      td.appendChild(renderDetail(j));
+      var wrap = renderDetail(j);
+      /* The table is wider than the box: keep the card in the visible part. */
+      wrap.style.width = box.clientWidth + 'px';
+      td.appendChild(wrap);
     }).catch(function (e) {
       td.innerHTML = '';
       td.appendChild(el('div', { class: 'loading-row', text: 'Error: ' + e.message }));
@@ -112,7 +115,7 @@
     wrap.appendChild(card);
 
     var flow = el('app-containerflow');
-    var tl = el('div', { class: 'timeline-container' });
+    var tl = el('div', { class: 'containerflow-card' });
     tl.appendChild(el('h4', { text: 'Container Flow' }));
     j.timeline.forEach(function (m) {
       var r = el('div', { fxlayout: 'row', class: 'timeline-row', 'fxlayoutalign': 'start stretch' });

@@ -5,7 +5,7 @@
   'use strict';
   var GLYPHS = {
     keyboard_arrow_right: '\u203A', keyboard_arrow_down: '\u2304', cancel: '\u2715',
-    close: '\u2715', check: '\u2714', check_circle: '\u2714', event: '\u25F7', info: '\u24D8',
+    close: '\u2715', check: '\u2714', check_circle: '\u2714', event: '\u25F7', info: 'i',
     error: '!', refresh: '\u21BB'
   };
   var Mat = (window.Mat = {});
