@@ -615,6 +615,17 @@ async fn controls_outage_logout_and_bad_input() {
     assert_eq!(r.status(), 404);
     let r = c.get(format!("{base}/nope")).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    let r = c
+        .post(format!("{base}/in.php"))
+        .body(vec![b'a'; 2 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        413,
+        "oversized bodies are refused, not buffered"
+    );
 
     // The app APIs with bad bodies.
     let cookie = login_http(&c, &base, "demo", "demo-password").await;

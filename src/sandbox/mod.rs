@@ -108,26 +108,55 @@ impl SandboxServer {
 /// rejection (and nothing as a 500).
 fn routes(
     state: Arc<State>,
-) -> impl Filter<Extract = (Resp,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static
-{
+) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
     let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    let body = warp::body::bytes()
-        .or(warp::any().map(Default::default))
-        .unify();
     warp::method()
         .and(warp::path::full())
         .and(raw_query)
         .and(warp::header::headers_cloned())
-        .and(body)
+        .and(warp::body::stream())
         .then(
             move |method, path: warp::path::FullPath, query: String, headers, body| {
                 let state = state.clone();
                 async move {
+                    let Some(body) = read_body(body).await else {
+                        return json(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            &j!({"error": "request body too large"}),
+                        );
+                    };
                     let req = Req::new(method, path.as_str().to_string(), &query, headers, body);
                     dispatch(&state, &req).await
                 }
             },
         )
+}
+
+/// Largest request body the sandbox reads; nothing it serves needs more than a few kB.
+const MAX_BODY: usize = 1 << 20;
+
+/// Collect a request body up to [`MAX_BODY`] (`None` when larger). A broken body stream ends
+/// the body where it broke: the handlers then see a malformed request and say so.
+async fn read_body<S, B>(stream: S) -> Option<warp::hyper::body::Bytes>
+where
+    S: warp::Stream<Item = Result<B, warp::Error>>,
+    B: warp::Buf,
+{
+    let mut stream = std::pin::pin!(stream);
+    let mut out = Vec::new();
+    while let Some(chunk) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        let Ok(mut chunk) = chunk else { break };
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            if out.len() + part.len() > MAX_BODY {
+                return None;
+            }
+            out.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Some(out.into())
 }
 
 /// The app pages that need a portal session.
