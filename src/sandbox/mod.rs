@@ -11,13 +11,13 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `GET /login`, `POST /Account/Login`, `GET /signin-oidc`, `GET /Account/Logout` | [`login`] |
-//! | `GET /`, `GET /trucker/web/` | [`pages`] |
-//! | `GET /containers`, `GET /api/containers`, `GET /api/containers/detail` | [`containers`] |
-//! | `GET /trucker/web/addvisit`, `/api/wizard/*` | [`wizard`] |
-//! | `GET /myappointments`, `GET /api/appointments` | [`appointments`] |
-//! | `POST /in.php`, `GET /res.php` | [`captcha`] (2captcha) |
-//! | `/__sandbox/*` | [`controls`] |
+//! | `GET /login`, `POST /Account/Login`, `GET /signin-oidc`, `GET /Account/Logout` | `login` |
+//! | `GET /`, `GET /trucker/web/` | `pages` |
+//! | `GET /containers`, `GET /api/containers`, `GET /api/containers/detail` | `containers` |
+//! | `GET /trucker/web/addvisit`, `/api/wizard/*` | `wizard` |
+//! | `GET /myappointments`, `GET /api/appointments` | `appointments` |
+//! | `POST /in.php`, `GET /res.php` | `captcha` (2captcha) |
+//! | `/__sandbox/*` | `controls` |
 
 mod appointments;
 mod captcha;
