@@ -2,6 +2,7 @@
 
 use crate::actors::Sessions;
 use crate::config::Settings;
+use crate::files::FileStore;
 use crate::http::{self, Ctx};
 use crate::sandbox::SandboxServer;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ pub struct Application {
     stop_accepting: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     manager: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
     drain_timeout: Duration,
 }
 
@@ -32,8 +34,16 @@ impl Application {
         let addr = listener.local_addr()?;
         let (sessions, manager) = Sessions::start(settings.clone()).await?;
         let draining = Arc::new(AtomicBool::new(false));
+        let files = FileStore::new(
+            settings.chrome.data_dir.join("files"),
+            Duration::from_secs(settings.files.retention),
+        )?;
+        let sweeper = files.spawn_sweeper();
         let ctx = Ctx {
             sessions: sessions.clone(),
+            files,
+            tokens: Arc::new(settings.server.api_tokens.clone()),
+            local_base: format!("http://{addr}"),
             draining: draining.clone(),
         };
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -51,6 +61,7 @@ impl Application {
             stop_accepting: Some(stop_tx),
             server,
             manager,
+            sweeper,
             drain_timeout: Duration::from_secs(settings.server.drain_timeout),
         })
     }
@@ -85,6 +96,7 @@ impl Application {
             self.server.abort();
         }
         self.sessions.shutdown().await;
+        self.sweeper.abort();
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.manager).await;
         tracing::info!(
             event = "shutdown_complete",

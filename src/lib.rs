@@ -14,6 +14,8 @@
 //! | [`portal`] | the browser driver: login, refresh, pages; all selectors from the profile |
 //! | [`captcha`] | a 2captcha classic-API client |
 //! | [`credentials`] | credentials, their keyed hash, session ids |
+//! | [`files`] | files written for clients, served from `/files`, swept on a timer |
+//! | [`sheet`] | `.xlsx` export |
 //! | [`timefmt`] | timestamps as clients see them |
 //! | [`sandbox`] | the local stand-in for the E-Modal portal and for 2captcha |
 
@@ -23,9 +25,11 @@ pub mod captcha;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod portal;
 pub mod sandbox;
 pub mod secret;
+pub mod sheet;
 pub mod telemetry;
 pub mod timefmt;

@@ -8,12 +8,20 @@ use super::shared::{SessionGrant, SessionSummary};
 use crate::captcha::CaptchaClient;
 use crate::config::Settings;
 use crate::credentials::{Credentials, Keyer};
-use crate::portal::{DriverError, Page};
+use crate::portal::{DriverError, Page, Shot};
 use ractor::{Actor, ActorRef, rpc::CallResult};
 use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+/// Screenshots for a `debug: true` request.
+#[derive(Debug, Clone, Default)]
+pub struct DebugSpec {
+    /// Defaults to the session's username.
+    pub label: Option<String>,
+    pub container: Option<String>,
+}
 
 /// Quick registry questions never wait longer than this.
 const QUICK: Duration = Duration::from_secs(10);
@@ -112,21 +120,34 @@ impl Sessions {
     }
 
     /// Run `job` on session `id`'s browser, queued behind the session's other requests.
+    /// With `debug`, the job's steps are screenshotted and the shots returned with the result.
     pub async fn run<R, F>(
         &self,
         scope: &str,
         id: &str,
         step: &str,
+        debug: Option<DebugSpec>,
         job: F,
-    ) -> Result<R, SessionError>
+    ) -> Result<(R, Vec<Shot>), SessionError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Page) -> Result<R, DriverError> + Send + 'static,
     {
         let lease = self.acquire(scope, id).await?;
         lease.shared.begin_request();
-        let boxed: super::session::Job =
-            Box::new(move |page: &mut Page| job(page).map(|r| Box::new(r) as Box<dyn Any + Send>));
+        let username = lease.shared.username.clone();
+        let boxed: super::session::Job = Box::new(move |page: &mut Page| {
+            if let Some(debug) = &debug {
+                page.start_debug(
+                    debug.label.as_deref().unwrap_or(&username),
+                    debug.container.as_deref(),
+                );
+            }
+            let result = job(page);
+            page.snap("result");
+            let shots = page.take_shots();
+            result.map(|r| Box::new((r, shots)) as Box<dyn Any + Send>)
+        });
         let step = step.to_string();
         // The actor bounds the operation itself; this limit only covers a lost actor.
         let limit = Duration::from_secs(self.settings.sessions.operation_timeout + 30);
@@ -152,7 +173,7 @@ impl Sessions {
             )),
         }?;
         result
-            .downcast::<R>()
+            .downcast::<(R, Vec<Shot>)>()
             .map(|b| *b)
             .map_err(|_| SessionError::Internal("operation returned an unexpected type".into()))
     }

@@ -9,5 +9,5 @@ pub mod session;
 mod shared;
 
 pub use error::SessionError;
-pub use handle::Sessions;
+pub use handle::{DebugSpec, Sessions};
 pub use shared::{SessionGrant, SessionShared, SessionState, SessionSummary};

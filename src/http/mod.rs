@@ -3,13 +3,18 @@
 
 mod auth;
 mod body;
+mod containers;
+mod files;
 mod health;
+mod operation;
 mod sessions;
 
 pub use body::Body;
 
 use crate::actors::Sessions;
 use crate::error::ApiError;
+use crate::files::FileStore;
+use crate::secret::Secret;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +25,10 @@ use warp::{Filter, Rejection, Reply};
 #[derive(Clone)]
 pub struct Ctx {
     pub sessions: Sessions,
+    pub files: FileStore,
+    pub tokens: Arc<Vec<Secret>>,
+    /// `http://<bound address>`, for requests without a Host header.
+    pub local_base: String,
     /// Set on SIGTERM: new work gets 503 while in-flight requests finish.
     pub draining: Arc<AtomicBool>,
 }
@@ -33,6 +42,10 @@ impl Ctx {
 pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let api = health::routes(ctx.clone())
         .or(sessions::routes(ctx.clone()))
+        .unify()
+        .or(containers::routes(ctx.clone()))
+        .unify()
+        .or(files::routes(ctx.clone()))
         .unify();
     api.recover(recover)
         .unify()
@@ -62,6 +75,35 @@ fn with_ctx(ctx: Ctx) -> impl Filter<Extract = (Ctx,), Error = Rejection> + Clon
             }
         }
     })
+}
+
+/// `http://<Host of the request>`: file URLs must reach clients the way they reached us.
+fn base_url(ctx: &Ctx) -> impl Filter<Extract = (String,), Error = Rejection> + Clone + use<> {
+    let fallback = ctx.local_base.clone();
+    warp::header::optional::<String>("host").map(move |host: Option<String>| {
+        host.filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+        })
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_else(|| fallback.clone())
+    })
+}
+
+/// The filters every business endpoint starts with: POST at `path`, context, caller's scope,
+/// base URL and JSON body.
+fn business(
+    ctx: &Ctx,
+    path: &'static str,
+) -> impl Filter<Extract = (Ctx, String, String, Body), Error = Rejection> + Clone + use<> {
+    warp::path(path)
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(with_ctx(ctx.clone()))
+        .and(auth::scope(ctx.tokens.clone()))
+        .and(base_url(ctx))
+        .and(body::json())
 }
 
 fn log_request(info: warp::log::Info<'_>) {

@@ -3,15 +3,13 @@
 use super::{Body, Ctx, auth, body, json_reply, respond, with_ctx};
 use crate::error::ApiError;
 use serde_json::json;
-use std::sync::Arc;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection};
 
 pub fn routes(
     ctx: Ctx,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
-    let tokens = Arc::new(ctx.sessions.settings().server.api_tokens.clone());
-    let scope = auth::scope(tokens);
+    let scope = auth::scope(ctx.tokens.clone());
     let get_session = warp::path!("get_session")
         .and(warp::post())
         .and(with_ctx(ctx.clone()))

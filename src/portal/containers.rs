@@ -239,6 +239,7 @@ pub fn container_detail(
              return {{fields, timeline}};"
         ),
     )?;
+    page.snap("container expanded");
     let mut timeline = raw.timeline;
     // The page lists the oldest milestone first; clients get the newest first.
     timeline.reverse();

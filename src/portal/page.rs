@@ -19,6 +19,20 @@ pub struct Page {
     pub profile: Arc<PortalProfile>,
     step: String,
     deadline: Instant,
+    debug: Option<DebugShots>,
+}
+
+/// A labelled screenshot taken for a `debug: true` request.
+#[derive(Debug, Clone)]
+pub struct Shot {
+    pub step: String,
+    pub png: Vec<u8>,
+}
+
+struct DebugShots {
+    label: String,
+    container: Option<String>,
+    shots: Vec<Shot>,
 }
 
 impl Page {
@@ -29,6 +43,7 @@ impl Page {
             profile,
             step: String::new(),
             deadline: Instant::now(),
+            debug: None,
         }
     }
 
@@ -187,6 +202,57 @@ impl Page {
                     other.trim_start_matches("http_")
                 ),
             ),
+        }
+    }
+
+    /// Take labelled screenshots at each [`Page::snap`] until [`Page::take_shots`].
+    pub fn start_debug(&mut self, label: &str, container: Option<&str>) {
+        self.debug = Some(DebugShots {
+            label: label.to_string(),
+            container: container.map(str::to_string),
+            shots: Vec::new(),
+        });
+    }
+
+    /// The screenshots taken since `start_debug`; stops taking more.
+    pub fn take_shots(&mut self) -> Vec<Shot> {
+        self.debug.take().map(|d| d.shots).unwrap_or_default()
+    }
+
+    /// In debug mode, a screenshot labelled
+    /// `<label> | YYYY-MM-DD HH:MM:SS | Container: <id> | <current URL>`; otherwise nothing.
+    /// A failed screenshot is logged, never fails the operation.
+    pub fn snap(&mut self, step: &str) {
+        let Some(debug) = &self.debug else { return };
+        let label = format!(
+            "{} | {} | Container: {} | {}",
+            debug.label,
+            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S"),
+            debug.container.as_deref().unwrap_or("N/A"),
+            self.url()
+        );
+        // The label is drawn by the page itself, on top of everything, then removed.
+        let overlay = format!(
+            "const d = document.createElement('div'); d.id = '__emodal_label'; d.textContent = {}; \
+             d.style.cssText = 'position:fixed;left:0;right:0;bottom:0;z-index:2147483647;background:rgba(0,0,0,.78);' + \
+               'color:#fff;font:13px monospace;padding:6px 10px;white-space:nowrap;overflow:hidden'; \
+             document.body.appendChild(d); return true;",
+            js_str(&label)
+        );
+        let taken = self.eval::<bool>(&overlay).and_then(|_| self.screenshot());
+        let _ = self.eval::<bool>(
+            "const d = document.getElementById('__emodal_label'); if (d) d.remove(); return true;",
+        );
+        match taken {
+            Ok(png) => {
+                if let Some(debug) = &mut self.debug {
+                    debug.shots.push(Shot {
+                        step: step.to_string(),
+                        png,
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(step, error = %e, "debug screenshot failed"),
         }
     }
 

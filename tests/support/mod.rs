@@ -234,3 +234,18 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+impl TestApp {
+    /// The sandbox's ground truth for an account.
+    pub async fn dataset(&self, user: &str) -> Value {
+        let url = format!("{}/__sandbox/dataset?username={user}", self.portal);
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}

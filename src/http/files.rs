@@ -1,0 +1,72 @@
+//! `GET /files/{name}`: only files the service wrote, by their exact generated name.
+
+use super::Ctx;
+use crate::error::ApiError;
+use crate::files::valid_name;
+use warp::http::{StatusCode, header};
+use warp::{Filter, Rejection, Reply};
+
+pub fn routes(
+    ctx: Ctx,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path("files")
+        .and(warp::path::tail())
+        .and(warp::get())
+        .and(super::auth::scope(ctx.tokens.clone()))
+        .then(move |tail: warp::path::Tail, _scope: String| {
+            let ctx = ctx.clone();
+            async move { super::respond(serve(&ctx, tail.as_str()).await) }
+        })
+}
+
+async fn serve(ctx: &Ctx, name: &str) -> Result<warp::reply::Response, ApiError> {
+    // Percent-encoded dots and slashes are escapes too: decode before judging.
+    let decoded = percent_decode(name);
+    if !valid_name(&decoded) {
+        return Err(ApiError::bad_request("invalid file name"));
+    }
+    let path = ctx
+        .files
+        .path(&decoded)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "file not found"))?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "file not found"))?;
+    let content_type = if decoded.ends_with(".png") {
+        "image/png"
+    } else {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    };
+    let mut response = warp::reply::Response::new(bytes.into());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        content_type.parse().expect("static header"),
+    );
+    if let Ok(v) = format!("attachment; filename=\"{decoded}\"").parse() {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response.into_response())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            )
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
