@@ -14,4 +14,4 @@ pub use browser::{BrowserHandle, live_browsers};
 pub use containers::{ContainerDetail, Grid, Milestone, Target, container_detail, read_grid};
 pub use error::DriverError;
 pub use login::{LoginForm, check_logged_in, open_login, submit_login};
-pub use page::Page;
+pub use page::{Page, Shot};
