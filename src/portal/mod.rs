@@ -4,12 +4,17 @@
 //! [`PortalProfile`](crate::config::PortalProfile), so the same code drives the sandbox and
 //! the real portal.
 
+mod appointments;
 mod browser;
 mod containers;
 mod error;
 mod login;
 mod page;
 
+pub use appointments::{
+    AppointmentList, AvailableTimes, Booked, ContainerType, Visit, check_appointments,
+    make_appointment, my_appointments,
+};
 pub use browser::{BrowserHandle, live_browsers};
 pub use containers::{ContainerDetail, Grid, Milestone, Target, container_detail, read_grid};
 pub use error::DriverError;
