@@ -42,9 +42,9 @@ const COLUMNS: [&str; 18] = [
     "Tags",
 ];
 
-fn login_to_home(d: &Driver, base: &str) -> Result<()> {
+fn login_to_home(d: &Driver, base: &str, via_callback: bool) -> Result<()> {
     let token = block(solve_captcha(&http(), base, "test-key"))?;
-    d.login(base, "demo", "demo-password", &token)?;
+    d.login_with(base, "demo", "demo-password", &token, via_callback)?;
     d.wait_js(
         "app home",
         "location.pathname === '/' && document.querySelector('app-root mat-sidenav-container mat-toolbar button.user-button')",
@@ -73,7 +73,7 @@ fn grid_flow(base: &str) -> Result<()> {
     ));
     let containers = ds["containers"].as_array().unwrap().clone();
     let d = Driver::launch()?;
-    login_to_home(&d, base)?;
+    login_to_home(&d, base, true)?;
 
     d.goto(&format!("{base}/containers"))?;
     let box_ok = d.eval(
@@ -380,7 +380,7 @@ fn wizard_flow(base: &str) -> Result<()> {
     let terminal = "ITS Long Beach";
     let mv = "PICK FULL";
     let d = Driver::launch()?;
-    login_to_home(&d, base)?;
+    login_to_home(&d, base, false)?;
 
     // Step 1: stepper markup, required-field errors, unknown container, chip removal.
     d.goto(&format!("{base}/trucker/web/addvisit"))?;
@@ -589,7 +589,7 @@ fn export_flow(base: &str) -> Result<()> {
     ));
     let terminal = "ITS Long Beach";
     let d = Driver::launch()?;
-    login_to_home(&d, base)?;
+    login_to_home(&d, base, false)?;
 
     // Export: a booking without open transactions shows the dialog; a good one needs a unit.
     d.goto(&format!("{base}/trucker/web/addvisit"))?;

@@ -302,6 +302,19 @@ impl Driver {
 
     /// Log in through the page: token from the stand-in's 2captcha API into the textarea.
     pub fn login(&self, base: &str, user: &str, password: &str, token: &str) -> Result<()> {
+        self.login_with(base, user, password, token, false)
+    }
+
+    /// As [`Driver::login`]; with `via_callback` the token goes to the widget's
+    /// `data-callback` function, as solver scripts do, instead of into the textarea.
+    pub fn login_with(
+        &self,
+        base: &str,
+        user: &str,
+        password: &str,
+        token: &str,
+        via_callback: bool,
+    ) -> Result<()> {
         self.goto(&format!("{base}/login"))?;
         self.wait_js(
             "login form",
@@ -313,10 +326,16 @@ impl Driver {
         }
         self.type_into("input[name=Username]", user)?;
         self.type_into("input[name=Password]", password)?;
-        self.eval(&format!(
-            "document.querySelector('textarea#g-recaptcha-response').value = {}",
-            serde_json::to_string(token)?
-        ))?;
+        let token = serde_json::to_string(token)?;
+        if via_callback {
+            self.eval(&format!(
+                "window[document.querySelector('div.g-recaptcha').getAttribute('data-callback')]({token})"
+            ))?;
+        } else {
+            self.eval(&format!(
+                "document.querySelector('textarea#g-recaptcha-response').value = {token}"
+            ))?;
+        }
         self.wait_js(
             "LOGIN enabled",
             "!document.querySelector('button[type=submit]').disabled",
