@@ -42,6 +42,9 @@ impl Application {
         let ctx = Ctx {
             sessions: sessions.clone(),
             files,
+            appointments: Arc::new(http::AppointmentState::new(Duration::from_secs(
+                settings.sessions.appointment_session_timeout,
+            ))),
             tokens: Arc::new(settings.server.api_tokens.clone()),
             local_base: format!("http://{addr}"),
             draining: draining.clone(),

@@ -1,6 +1,8 @@
 //! The warp layer: filters extract and validate, handlers call [`Sessions`] functions.
 //! Every rejection becomes a JSON error in [`recover`].
 
+mod appointment_state;
+mod appointments;
 mod auth;
 mod body;
 mod containers;
@@ -15,6 +17,7 @@ use crate::actors::Sessions;
 use crate::error::ApiError;
 use crate::files::FileStore;
 use crate::secret::Secret;
+pub use appointment_state::AppointmentState;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +29,7 @@ use warp::{Filter, Rejection, Reply};
 pub struct Ctx {
     pub sessions: Sessions,
     pub files: FileStore,
+    pub appointments: Arc<AppointmentState>,
     pub tokens: Arc<Vec<Secret>>,
     /// `http://<bound address>`, for requests without a Host header.
     pub local_base: String,
@@ -44,6 +48,8 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         .or(sessions::routes(ctx.clone()))
         .unify()
         .or(containers::routes(ctx.clone()))
+        .unify()
+        .or(appointments::routes(ctx.clone()))
         .unify()
         .or(files::routes(ctx.clone()))
         .unify();
