@@ -139,13 +139,13 @@ async fn scenario(settings: &Settings, browser: &BrowserHandle, base: &str) -> R
     let plates = strings("truck_plates");
     let bookings = strings("export_bookings");
     let containers = ds["containers"].as_array().unwrap();
-    let import = containers
+    let imports: Vec<String> = containers
         .iter()
-        .find(|c| c["Trade Type"] == "IMPORT")
-        .unwrap()["Container #"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .filter(|c| c["Trade Type"] == "IMPORT")
+        .map(|c| c["Container #"].as_str().unwrap().to_string())
+        .take(2)
+        .collect();
+    assert_eq!(imports.len(), 2);
     assert!(
         !containers.iter().any(|c| c["Container #"] == "ABCU1234560"),
         "the unknown container is in the dataset"
@@ -157,7 +157,8 @@ async fn scenario(settings: &Settings, browser: &BrowserHandle, base: &str) -> R
         trucking_company: trucking[0].clone(),
         terminal: "ITS".into(), // a whole word of "ITS Long Beach"
         move_type: "pick full".into(),
-        container_ids: vec![import.clone()],
+        // Two chips; the second typed in lower case.
+        container_ids: vec![imports[0].clone(), imports[1].to_lowercase()],
         truck_plate: Some(plates[1].clone()),
         own_chassis: true,
         pin_code: Some("1234".into()),
@@ -277,7 +278,7 @@ async fn scenario(settings: &Settings, browser: &BrowserHandle, base: &str) -> R
     assert!(
         done.details
             .iter()
-            .any(|(l, v)| l == "Container #" && v.contains(&import)),
+            .any(|(l, v)| l == "Container #" && v == &imports.join(", ")),
         "{:?}",
         done.details
     );
@@ -302,5 +303,23 @@ async fn scenario(settings: &Settings, browser: &BrowserHandle, base: &str) -> R
     assert_eq!(list.rows[0][number], done.confirmation_number);
     assert_eq!(list.rows[0][time], slot);
     assert_eq!(list.selected_count, 1);
+
+    // A session the portal has ended is LoggedOut, whichever page the job opens.
+    reqwest::Client::new()
+        .post(format!("{base}/__sandbox/logout_all"))
+        .send()
+        .await
+        .unwrap();
+    let v = import_visit.clone();
+    let err = job(browser, "check appointments", move |p| {
+        check_appointments(p, &v)
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err, DriverError::LoggedOut);
+    let err = job(browser, "my appointments", my_appointments)
+        .await
+        .unwrap_err();
+    assert_eq!(err, DriverError::LoggedOut);
     Ok(())
 }

@@ -635,19 +635,17 @@ impl Wizard {
     /// Open the dropdown labelled `label` and return its option texts.
     fn open_select(&self, page: &mut Page, label: &str) -> Result<Vec<String>, DriverError> {
         let l = js_str(label);
+        // Click it as soon as it is ready; the poll ends with the click, so it clicks once.
         page.wait_for::<bool>(
             &format!("the '{label}' dropdown"),
             &self.js(&format!(
                 "const f = fieldBy({l}); if (!f || busy()) return null; \
                  const s = f.querySelector(S.select); \
-                 if (!s || !vis(s) || s.getAttribute('aria-disabled') === 'true') return null; return true;"
+                 if (!s || !vis(s) || s.getAttribute('aria-disabled') === 'true') return null; \
+                 if (s.getAttribute('aria-expanded') === 'true' && listboxOpen()) return true; \
+                 (s.querySelector(S.trigger) || s).click(); return true;"
             )),
         )?;
-        page.eval::<bool>(&self.js(&format!(
-            "const s = fieldBy({l}).querySelector(S.select); \
-             if (s.getAttribute('aria-expanded') === 'true' && listboxOpen()) return true; \
-             (s.querySelector(S.trigger) || s).click(); return true;"
-        )))?;
         let first: Listing = page.wait_for(
             &format!("the '{label}' options"),
             &self.js(
