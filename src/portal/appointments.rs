@@ -109,7 +109,7 @@ pub fn make_appointment(
     let slot = offered[index].clone();
     w.pick(page, &w.appointment_label, index, &slot)?;
     page.step("wizard step 3: submit");
-    w.press(page, 3, &w.submit_button.clone())?;
+    w.press(page, 3, &w.submit_button)?;
     w.confirmation(page, &slot)
 }
 
