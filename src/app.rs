@@ -7,7 +7,7 @@ use crate::http::{self, Ctx};
 use crate::sandbox::SandboxServer;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -17,6 +17,7 @@ pub struct Application {
     addr: SocketAddr,
     sessions: Sessions,
     draining: Arc<AtomicBool>,
+    in_flight: Arc<AtomicUsize>,
     stop_accepting: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     manager: JoinHandle<()>,
@@ -33,22 +34,14 @@ impl Application {
                 .await?;
         let addr = listener.local_addr()?;
         let (sessions, manager) = Sessions::start(settings.clone()).await?;
-        let draining = Arc::new(AtomicBool::new(false));
         let files = FileStore::new(
             settings.chrome.data_dir.join("files"),
             Duration::from_secs(settings.files.retention),
         )?;
         let sweeper = files.spawn_sweeper();
-        let ctx = Ctx {
-            sessions: sessions.clone(),
-            files,
-            appointments: Arc::new(http::AppointmentState::new(Duration::from_secs(
-                settings.sessions.appointment_session_timeout,
-            ))),
-            tokens: Arc::new(settings.server.api_tokens.clone()),
-            local_base: format!("http://{addr}"),
-            draining: draining.clone(),
-        };
+        let ctx = Ctx::new(sessions.clone(), files, format!("http://{addr}"));
+        let draining = ctx.draining.clone();
+        let in_flight = ctx.in_flight.clone();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let server = warp::serve(http::routes(ctx))
             .incoming(listener)
@@ -61,6 +54,7 @@ impl Application {
             addr,
             sessions,
             draining,
+            in_flight,
             stop_accepting: Some(stop_tx),
             server,
             manager,
@@ -81,24 +75,36 @@ impl Application {
         &self.sessions
     }
 
-    /// Drain: refuse new work (503), let in-flight requests finish within
-    /// `server.drain_timeout`, then close every session and wait for every Chrome to exit.
+    /// Drain: answer new work with 503 while in-flight requests finish (at most
+    /// `server.drain_timeout`), stop listening, then close every session and wait for every
+    /// Chrome to exit and every profile to be removed.
     pub async fn shutdown(mut self) {
-        tracing::info!(event = "shutdown_started", "draining requests");
+        tracing::info!(
+            event = "shutdown_started",
+            in_flight = self.in_flight.load(Ordering::SeqCst)
+        );
         self.draining.store(true, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + self.drain_timeout;
+        while self.in_flight.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let left = self.in_flight.load(Ordering::SeqCst);
+        if left > 0 {
+            tracing::warn!(
+                left,
+                "in-flight requests outlived server.drain_timeout; closing sessions under them"
+            );
+        }
         if let Some(stop) = self.stop_accepting.take() {
             let _ = stop.send(());
         }
-        if tokio::time::timeout(self.drain_timeout, &mut self.server)
+        self.sessions.shutdown().await;
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.server)
             .await
             .is_err()
         {
-            tracing::warn!(
-                "in-flight requests outlived server.drain_timeout; closing sessions under them"
-            );
             self.server.abort();
         }
-        self.sessions.shutdown().await;
         self.sweeper.abort();
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.manager).await;
         tracing::info!(

@@ -15,6 +15,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub log: LogSettings,
     pub sessions: SessionSettings,
+    pub login: LoginSettings,
     pub chrome: ChromeSettings,
     pub captcha: CaptchaSettings,
     pub portal: PortalProfile,
@@ -48,7 +49,14 @@ pub struct SessionSettings {
     pub restart_backoff_max_ms: u64,
     pub login_timeout: u64,
     pub operation_timeout: u64,
+    pub max_queue: usize,
     pub secret: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoginSettings {
+    pub max_attempts: usize,
+    pub window: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -80,6 +80,15 @@ impl From<SessionError> for ApiError {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(30)
             }
             SessionError::NotFound => ApiError::new(StatusCode::NOT_FOUND, message),
+            SessionError::LoginRefused(wait) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, message).retry_after(wait)
+            }
+            SessionError::TooManyLogins(wait) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(wait)
+            }
+            SessionError::Busy(_) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(2)
+            }
             SessionError::ShuttingDown => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).retry_after(5)
             }

@@ -15,6 +15,14 @@ pub enum SessionError {
         "all {0} session slots are in use by persistent or busy sessions; close one or retry later"
     )]
     AtCapacity(usize),
+    #[error(
+        "E-Modal rejected this password recently; the same credentials are refused for {0} more seconds so the portal account is not locked"
+    )]
+    LoginRefused(u64),
+    #[error("too many logins for these credentials; retry in {0} seconds")]
+    TooManyLogins(u64),
+    #[error("the session already has {0} requests waiting; retry shortly")]
+    Busy(usize),
     #[error("session not found")]
     NotFound,
     #[error("the service is shutting down")]

@@ -38,8 +38,20 @@ impl Sessions {
     pub async fn start(
         settings: Arc<Settings>,
     ) -> anyhow::Result<(Sessions, tokio::task::JoinHandle<()>)> {
+        let lock = crate::cleanup::lock_data_dir(&settings.chrome.data_dir)?;
         let keyer = Keyer::from_settings(&settings)?;
         std::fs::create_dir_all(settings.profiles_dir())?;
+        let profiles = settings.profiles_dir();
+        let cleaned =
+            tokio::task::spawn_blocking(move || crate::cleanup::clean_leftovers(&profiles)).await?;
+        if cleaned != crate::cleanup::Cleaned::default() {
+            tracing::warn!(
+                event = "startup_cleanup",
+                processes_killed = cleaned.processes_killed,
+                directories_removed = cleaned.directories_removed,
+                "removed what a previous run (killed without shutdown) left behind"
+            );
+        }
         let counters = Arc::new(Counters::default());
         let args = ManagerArgs {
             settings: settings.clone(),
@@ -48,6 +60,11 @@ impl Sessions {
             counters: counters.clone(),
         };
         let (manager, join) = Actor::spawn(None, SessionManager, args).await?;
+        // The lock lives as long as the manager: released once the service has shut down.
+        let join = tokio::spawn(async move {
+            let _ = join.await;
+            drop(lock);
+        });
         Ok((
             Sessions {
                 manager,
@@ -134,7 +151,10 @@ impl Sessions {
         F: FnOnce(&mut Page) -> Result<R, DriverError> + Send + 'static,
     {
         let lease = self.acquire(scope, id).await?;
-        lease.shared.begin_request();
+        let limit = self.settings.sessions.max_queue.max(1);
+        if !lease.shared.begin_request(limit) {
+            return Err(SessionError::Busy(limit));
+        }
         let username = lease.shared.username.clone();
         let boxed: super::session::Job = Box::new(move |page: &mut Page| {
             if let Some(debug) = &debug {

@@ -99,6 +99,10 @@ pub struct Registry {
     counters: Arc<Counters>,
     by_id: HashMap<String, Entry>,
     by_key: HashMap<String, String>,
+    /// Recent new logins per credential key (login protection).
+    logins: HashMap<String, VecDeque<Instant>>,
+    /// When E-Modal last rejected each credential key's password.
+    rejected: HashMap<String, Instant>,
     shutting_down: bool,
 }
 
@@ -136,6 +140,8 @@ impl Actor for SessionManager {
             counters: args.counters,
             by_id: HashMap::new(),
             by_key: HashMap::new(),
+            logins: HashMap::new(),
+            rejected: HashMap::new(),
             shutting_down: false,
         })
     }
@@ -260,6 +266,10 @@ impl Registry {
             }
             return;
         }
+        if let Err(e) = self.admit_login(&key) {
+            let _ = reply.send(Err(e));
+            return;
+        }
         if self.by_id.len() >= self.settings.sessions.max_sessions && !self.evict_one() {
             let _ = reply.send(Err(SessionError::AtCapacity(
                 self.settings.sessions.max_sessions,
@@ -287,6 +297,44 @@ impl Registry {
         self.by_key.insert(key, id.clone());
         self.by_id.insert(id.clone(), entry);
         self.spawn_session(myself, &id).await;
+    }
+
+    /// Login protection: refuse credentials E-Modal rejected within `login.window`, and more
+    /// than `login.max_attempts` new logins per window. Counts this login when admitted.
+    fn admit_login(&mut self, key: &str) -> Result<(), SessionError> {
+        let window = Duration::from_secs(self.settings.login.window);
+        let now = Instant::now();
+        if self.logins.len() > 10_000 {
+            self.logins
+                .retain(|_, t| t.back().is_some_and(|t| now.duration_since(*t) < window));
+            self.rejected.retain(|_, t| now.duration_since(*t) < window);
+        }
+        if let Some(at) = self.rejected.get(key) {
+            let since = now.duration_since(*at);
+            if since < window {
+                return Err(SessionError::LoginRefused(
+                    (window - since).as_secs().max(1),
+                ));
+            }
+            self.rejected.remove(key);
+        }
+        let recent = self.logins.entry(key.to_string()).or_default();
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= self.settings.login.max_attempts {
+            let oldest = recent.front().copied().unwrap_or(now);
+            let wait = window
+                .saturating_sub(now.duration_since(oldest))
+                .as_secs()
+                .max(1);
+            return Err(SessionError::TooManyLogins(wait));
+        }
+        recent.push_back(now);
+        Ok(())
     }
 
     /// Start the actor for `id`'s current incarnation.
@@ -419,6 +467,10 @@ impl Registry {
             return;
         };
         if error.is_permanent() {
+            if error == SessionError::BadCredentials {
+                let key = entry.key.clone();
+                self.rejected.insert(key, Instant::now());
+            }
             self.drop_session(id, "login rejected", &error);
             return;
         }

@@ -132,10 +132,19 @@ impl SessionShared {
         s.restarts
     }
 
-    /// A request is queued or running on this session.
-    pub fn begin_request(&self) {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        self.touch();
+    /// A request is queued or running on this session; false (and nothing counted) when
+    /// `limit` requests already are.
+    pub fn begin_request(&self, limit: usize) -> bool {
+        let admitted = self
+            .in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .is_ok();
+        if admitted {
+            self.touch();
+        }
+        admitted
     }
 
     pub fn end_request(&self) {

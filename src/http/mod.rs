@@ -20,7 +20,7 @@ use crate::secret::Secret;
 pub use appointment_state::AppointmentState;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
@@ -35,9 +35,48 @@ pub struct Ctx {
     pub local_base: String,
     /// Set on SIGTERM: new work gets 503 while in-flight requests finish.
     pub draining: Arc<AtomicBool>,
+    /// Requests being handled; shutdown waits for this to reach zero.
+    pub in_flight: Arc<AtomicUsize>,
+    /// Held by the handler's copy of the context: counts the request while it runs.
+    _request: Option<Arc<RequestGuard>>,
+}
+
+/// Counts one request in `Ctx::in_flight` until dropped.
+struct RequestGuard(Arc<AtomicUsize>);
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Ctx {
+    pub fn new(sessions: Sessions, files: FileStore, local_base: String) -> Ctx {
+        let tokens = Arc::new(sessions.settings().server.api_tokens.clone());
+        let timeout = std::time::Duration::from_secs(
+            sessions.settings().sessions.appointment_session_timeout,
+        );
+        Ctx {
+            sessions,
+            files,
+            appointments: Arc::new(AppointmentState::new(timeout)),
+            tokens,
+            local_base,
+            draining: Arc::default(),
+            in_flight: Arc::default(),
+            _request: None,
+        }
+    }
+
+    /// A copy of the context that counts as one request in flight while it lives.
+    fn for_request(&self) -> Ctx {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        Ctx {
+            _request: Some(Arc::new(RequestGuard(self.in_flight.clone()))),
+            ..self.clone()
+        }
+    }
+
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
     }
@@ -77,7 +116,7 @@ fn with_ctx(ctx: Ctx) -> impl Filter<Extract = (Ctx,), Error = Rejection> + Clon
                     .retry_after(5),
                 ))
             } else {
-                Ok(ctx)
+                Ok(ctx.for_request())
             }
         }
     })

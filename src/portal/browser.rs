@@ -175,7 +175,7 @@ fn browser_thread(
 /// Chromium's scratch directory (its `TMPDIR`). It holds a Unix socket, whose path may not
 /// exceed 107 bytes, so it cannot live inside a deep profile path: it gets a short name in
 /// the system temp folder, derived from the profile's name so cleanup can find it.
-fn scratch_dir(profile_dir: &Path) -> PathBuf {
+pub fn scratch_dir(profile_dir: &Path) -> PathBuf {
     let name = profile_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -264,7 +264,7 @@ fn running_as_root() -> bool {
 }
 
 /// A process is alive when `/proc/<pid>` exists and it is not a zombie.
-pub(crate) fn process_alive(pid: u32) -> bool {
+pub fn process_alive(pid: u32) -> bool {
     if pid == 0 {
         return false;
     }

@@ -15,7 +15,7 @@ pub use appointments::{
     AppointmentList, AvailableTimes, Booked, ContainerType, Visit, check_appointments,
     make_appointment, my_appointments,
 };
-pub use browser::{BrowserHandle, live_browsers};
+pub use browser::{BrowserHandle, live_browsers, process_alive, scratch_dir};
 pub use containers::{ContainerDetail, Grid, Milestone, Target, container_detail, read_grid};
 pub use error::DriverError;
 pub use login::{LoginForm, check_logged_in, open_login, submit_login};
