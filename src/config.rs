@@ -164,7 +164,17 @@ impl Settings {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
         for (key, value) in overrides {
-            builder = builder.set_override(*key, *value)?;
+            // Lists are written comma-separated, as in the environment.
+            builder = if *key == "server.api_tokens" {
+                let items: Vec<String> = value
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                builder.set_override(*key, items)?
+            } else {
+                builder.set_override(*key, *value)?
+            };
         }
         let settings: Settings = builder
             .build()?

@@ -1,0 +1,275 @@
+//! Hostile and careless clients: API tokens and their isolation, login protection, request
+//! limits, the per-session queue bound, and draining on shutdown. Real Chromium, real HTTP.
+
+mod support;
+
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+use support::*;
+
+fn creds() -> serde_json::Value {
+    json!({"username": USER, "password": PASS, "captcha_api_key": KEY})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tokens_are_required_and_keep_sessions_apart() {
+    let mut t = start(&[("server.api_tokens", "token-alpha,token-beta")]).await;
+    // /health stays open; everything else needs a valid token.
+    let (status, _) = t.get("/health").await;
+    assert_eq!(status, 200);
+    let (status, body) = t.get("/sessions").await;
+    assert_eq!((status, body["success"].clone()), (401, json!(false)));
+    let (status, _) = t
+        .call_as(
+            Some("token-gamma"),
+            Method::POST,
+            "/get_session",
+            Some(creds()),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(t.sandbox_stats().await["captcha_tasks"], 0);
+
+    let (status, a) = t
+        .call_as(
+            Some("token-alpha"),
+            Method::POST,
+            "/get_session",
+            Some(creds()),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    let id = a["session_id"].as_str().unwrap().to_string();
+    // Beta cannot see, use or delete alpha's session; its own get_session is its own session.
+    let (_, list) = t
+        .call_as(Some("token-beta"), Method::GET, "/sessions", None)
+        .await;
+    assert_eq!(list["sessions"], json!([]));
+    let (status, _) = t
+        .call_as(
+            Some("token-beta"),
+            Method::POST,
+            "/get_containers",
+            Some(json!({"session_id": id, "format": "json"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = t
+        .call_as(
+            Some("token-beta"),
+            Method::DELETE,
+            &format!("/sessions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, b) = t
+        .call_as(
+            Some("token-beta"),
+            Method::POST,
+            "/get_session",
+            Some(creds()),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_ne!(b["session_id"], a["session_id"]);
+    assert_eq!(b["is_new"], true);
+    let (_, list) = t
+        .call_as(Some("token-alpha"), Method::GET, "/sessions", None)
+        .await;
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(list["sessions"][0]["session_id"], id);
+    let (status, _) = t
+        .call_as(
+            Some("token-alpha"),
+            Method::DELETE,
+            &format!("/sessions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    t.shutdown_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rejected_password_is_not_retried_and_logins_are_rate_limited() {
+    let mut t = start(&[("login.max_attempts", "2"), ("login.window", "60")]).await;
+    let wrong = json!({"username": USER, "password": "wrong-one", "captcha_api_key": KEY});
+    let (status, _) = t.post("/get_session", wrong.clone()).await;
+    assert_eq!(status, 401);
+    let tasks = t.sandbox_stats().await["captcha_tasks"].clone();
+    let r = t
+        .http
+        .post(format!("{}/get_session", t.api))
+        .json(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("refused"),
+        "{body}"
+    );
+    let stats = t.sandbox_stats().await;
+    assert_eq!(
+        stats["captcha_tasks"], tasks,
+        "no captcha money spent on a known-bad password"
+    );
+    assert_eq!(
+        stats["logins_failed"], 1,
+        "the portal saw one bad login, not two"
+    );
+
+    // Two logins per window for the right password: the third is refused with 429.
+    for _ in 0..2 {
+        let id = t.demo_session().await;
+        let (status, _) = t.delete(&format!("/sessions/{id}")).await;
+        assert_eq!(status, 200);
+    }
+    let r = t
+        .http
+        .post(format!("{}/get_session", t.api))
+        .json(&creds())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(t.sandbox_stats().await["logins_ok"], 2);
+    t.shutdown_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn oversized_and_malformed_requests_are_refused() {
+    let mut t = start(&[]).await;
+    let big = json!({"username": USER, "password": PASS, "captcha_api_key": KEY, "pad": "x".repeat(300 * 1024)});
+    let (status, body) = t.post("/get_session", big).await;
+    assert_eq!((status, body["success"].clone()), (413, json!(false)));
+    let deep = format!("{{\"username\":{}1{}}}", "[".repeat(40), "]".repeat(40));
+    // A fresh connection: the server closes the one whose oversized body it did not read.
+    let r = reqwest::Client::new()
+        .post(format!("{}/get_session", t.api))
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let (status, _) = t
+        .post(
+            "/get_session",
+            json!({"username": "u".repeat(5000), "password": PASS, "captcha_api_key": KEY}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = t
+        .post(
+            "/get_containers",
+            json!({"session_id": "x", "target_count": 10_000_000}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let ids: Vec<String> = (0..300).map(|i| format!("MSDU{i:07}")).collect();
+    let (status, _) = t
+        .post(
+            "/get_info_bulk",
+            json!({"session_id": "x", "import_containers": ids}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    // A chunked body without Content-Length is refused, not read without limit.
+    let answer = raw_http(
+        &t.api,
+        "POST /get_session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 411"), "{answer}");
+    assert!(answer.contains("\"success\":false"), "{answer}");
+    assert!(t.chrome_pids().is_empty());
+    t.shutdown_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_queue_is_bounded() {
+    let mut t = start(&[
+        ("sessions.max_queue", "1"),
+        ("sandbox.render_delay_ms", "600"),
+    ])
+    .await;
+    let id = t.demo_session().await;
+    let slow = json!({"session_id": id, "format": "json"});
+    let (first, second) = tokio::join!(t.post("/get_containers", slow.clone()), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let r = t
+            .http
+            .post(format!("{}/get_containers", t.api))
+            .json(&slow)
+            .send()
+            .await
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.headers().get("retry-after").is_some(),
+        )
+    });
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(second, (429, true));
+    t.shutdown_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_drains_in_flight_requests() {
+    let mut t = start(&[("sandbox.render_delay_ms", "700")]).await;
+    let id = t.demo_session().await;
+    let http = t.http.clone();
+    let url = format!("{}/get_containers", t.api);
+    let in_flight = tokio::spawn(async move {
+        let r = http
+            .post(url)
+            .json(&json!({"session_id": id, "format": "json"}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        (status, body["total_containers"].as_u64().unwrap_or(0))
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let app = t.app.take().unwrap();
+    let api = t.api.clone();
+    let shutdown = tokio::spawn(app.shutdown());
+    // While draining, new work is refused with a JSON 503.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let r = reqwest::Client::new()
+        .post(format!("{api}/get_session"))
+        .json(&creds())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["success"], false);
+    let (status, rows) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "the request in flight finished");
+    assert!(rows > 100);
+    shutdown.await.unwrap();
+    assert!(t.chrome_pids().is_empty());
+    assert!(t.profile_dirs().is_empty());
+    t.shutdown_clean().await;
+}
+
+/// Send `request` as raw bytes and read the whole answer.
+async fn raw_http(base: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
