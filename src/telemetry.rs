@@ -14,9 +14,11 @@ pub fn init(settings: &LogSettings) {
         // messages carry the password: never let them through, whatever RUST_LOG says.
         .add_directive("headless_chrome=warn".parse().expect("static directive"))
         .add_directive("tungstenite=warn".parse().expect("static directive"));
+    // Logs go to stderr; stdout is for what a command prints on purpose (the sandbox banner).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(true);
+        .with_target(true)
+        .with_writer(std::io::stderr);
     // A second init (tests start several servers in one process) is harmless: ignore it.
     let _ = if settings.format == "json" {
         builder.json().flatten_event(true).try_init()
