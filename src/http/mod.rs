@@ -8,6 +8,7 @@ mod body;
 mod containers;
 mod files;
 mod health;
+mod openapi;
 mod operation;
 mod sessions;
 
@@ -91,6 +92,8 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         .or(appointments::routes(ctx.clone()))
         .unify()
         .or(files::routes(ctx.clone()))
+        .unify()
+        .or(openapi::routes())
         .unify();
     api.recover(recover)
         .unify()
