@@ -349,3 +349,36 @@ fn read_sheet(bytes: &[u8]) -> Vec<Vec<String>> {
         .map(|r| r.iter().map(|c| c.to_string()).collect())
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_scroll_does_not_block_another_session() {
+    let mut t = start(&[("sandbox.render_delay_ms", "400")]).await;
+    let a = t.demo_session().await;
+    let (status, b) = t.get_session("demo2", "demo2-password", KEY).await;
+    assert_eq!(status, 200);
+    let b = b["session_id"].as_str().unwrap().to_string();
+    let order = std::sync::Mutex::new(Vec::new());
+    let long = async {
+        // Every page of the grid waits 400 ms: several seconds in all.
+        let (status, _) = t
+            .post(
+                "/get_containers",
+                json!({"session_id": a, "format": "json"}),
+            )
+            .await;
+        order.lock().unwrap().push(("long", status));
+    };
+    let short = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (status, _) = t
+            .post(
+                "/get_containers",
+                json!({"session_id": b, "format": "json", "infinite_scrolling": false}),
+            )
+            .await;
+        order.lock().unwrap().push(("short", status));
+    };
+    tokio::join!(long, short);
+    assert_eq!(*order.lock().unwrap(), vec![("short", 200), ("long", 200)]);
+    t.shutdown_clean().await;
+}
