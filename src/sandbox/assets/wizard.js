@@ -264,9 +264,18 @@
         Mat.setError(f, j.error);
         return;
       }
-      err.textContent = j.error || 'The appointment could not be booked.';
-      err.style.display = '';
-    }).catch(function (e) { busy(3, false); err.textContent = 'Error: ' + e.message; err.style.display = ''; });
+      showPageError(j.error || 'The appointment could not be booked.');
+    }).catch(function (e) { busy(3, false); showPageError('Error: ' + e.message); });
+  }
+
+  /* Errors not tied to a field: a Material snack-bar, as the portal shows them. */
+  function showPageError(message) {
+    var c = Mat.overlay();
+    c.querySelectorAll('mat-snack-bar-container').forEach(function (b) { b.remove(); });
+    var bar = el('mat-snack-bar-container', { class: 'mat-mdc-snack-bar-container mdc-snackbar--open', role: 'alert' });
+    bar.appendChild(el('simple-snack-bar', { class: 'mat-mdc-simple-snack-bar', text: message }));
+    bar.style.cssText = 'position:fixed;left:50%;bottom:24px;transform:translateX(-50%);background:#323232;color:#fff;padding:14px 16px;border-radius:4px;z-index:1000';
+    c.appendChild(bar);
   }
 
   function confirm(a) {
