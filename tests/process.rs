@@ -136,6 +136,23 @@ impl Service {
     }
 }
 
+impl Drop for Service {
+    /// A failing test must not leave the service (and its Chrome) running.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.signal(libc::SIGTERM);
+            let start = Instant::now();
+            while self.child.try_wait().ok().flatten().is_none()
+                && start.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn scratch_dirs(session_id: &str) -> Vec<PathBuf> {
     let prefix: String = session_id
         .trim_start_matches("session_")

@@ -5,10 +5,16 @@ use serde_json::{Value, json};
 use warp::{Filter, Rejection};
 
 pub fn routes() -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
-    let doc = document();
-    warp::path!("openapi.json")
-        .and(warp::get())
-        .map(move || super::json_reply(warp::http::StatusCode::OK, &doc))
+    // Serialised once: warp clones filters freely, and a JSON tree is costly to clone.
+    let doc = bytes::Bytes::from(serde_json::to_vec(&document()).expect("the document serialises"));
+    warp::path!("openapi.json").and(warp::get()).map(move || {
+        let mut response = warp::reply::Response::new(doc.clone().into());
+        response.headers_mut().insert(
+            warp::http::header::CONTENT_TYPE,
+            "application/json".parse().expect("static header"),
+        );
+        response
+    })
 }
 
 /// Error statuses every authenticated endpoint may answer, and why.
