@@ -378,3 +378,55 @@ async fn shutdown_closes_every_session() {
     assert!(t.chrome_pids().is_empty(), "{:?}", t.chrome_pids());
     assert!(t.profile_dirs().is_empty(), "{:?}", t.profile_dirs());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delete_during_login_does_not_wait_for_the_login() {
+    let mut t = start(&[("sandbox.captcha_solve_delay_ms", "8000")]).await;
+    let api = t.api.clone();
+    let login = tokio::spawn(async move {
+        let body = json!({"username": USER, "password": PASS, "captcha_api_key": KEY});
+        let r = reqwest::Client::new()
+            .post(format!("{api}/get_session"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        r.status().as_u16()
+    });
+    let row = eventually(
+        "a starting session with its Chrome",
+        Duration::from_secs(15),
+        || async {
+            let row = t.sessions().await.into_iter().next()?;
+            (!t.chrome_pids().is_empty()).then_some(row)
+        },
+    )
+    .await;
+    let (status, _) = t
+        .delete(&format!(
+            "/sessions/{}",
+            row["session_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        t.sandbox_stats().await["captcha_solved"],
+        0,
+        "DELETE did not wait for the login"
+    );
+    assert_eq!(
+        login.await.unwrap(),
+        502,
+        "the waiting caller learns the session was closed"
+    );
+    wait_until("no Chrome left", Duration::from_secs(10), || {
+        t.chrome_pids().is_empty()
+    })
+    .await;
+    wait_until("no profile left", Duration::from_secs(10), || {
+        t.profile_dirs().is_empty()
+    })
+    .await;
+    assert!(t.sessions().await.is_empty());
+    t.shutdown_clean().await;
+}

@@ -570,13 +570,14 @@ impl Registry {
         let Some(entry) = self.by_id.get_mut(id) else {
             return;
         };
+        let logging_in = entry.shared.state() != SessionState::Ready;
         entry.shared.set_state(SessionState::Closing);
         let waiters: Vec<_> = entry.grant_waiters.drain(..).map(|(r, _)| r).collect();
         let leases: Vec<_> = entry.lease_waiters.drain(..).collect();
         let actor = entry.actor.take();
         self.unregister(id);
         tokio::spawn(async move {
-            stop_and_wait(actor).await;
+            end_actor(actor, logging_in, None).await;
             let gone = SessionError::Upstream("the session was closed".into());
             for reply in waiters {
                 let _ = reply.send(Err(gone.clone()));
@@ -618,15 +619,7 @@ impl Registry {
             let mut stops = tokio::task::JoinSet::new();
             for (actor, starting) in actors {
                 stops.spawn(async move {
-                    if starting {
-                        // A login in progress would hold a graceful stop for its whole length;
-                        // killing drops the browser handle, which kills Chrome.
-                        let _ = actor.kill_and_wait(Some(Duration::from_secs(5))).await;
-                    } else {
-                        let _ = actor
-                            .stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5)))
-                            .await;
-                    }
+                    end_actor(Some(actor), starting, Some(Duration::from_secs(5))).await;
                 });
             }
             stops.join_all().await;
@@ -648,9 +641,19 @@ fn backoff(settings: &Settings, attempt: u32) -> Duration {
 }
 
 async fn stop_and_wait(actor: Option<ActorRef<SessionMsg>>) {
-    if let Some(actor) = actor {
-        // A graceful stop waits for the operation in progress: never kill mid-request.
-        let _ = actor.stop_and_wait(Some("closed".into()), None).await;
+    end_actor(actor, false, None).await;
+}
+
+/// End a session actor. A ready one is stopped gracefully, which waits for the operation in
+/// progress (never kill mid-request). One still logging in is killed: a graceful stop would
+/// wait for the whole login, and killing drops its browser handle, which kills Chrome.
+/// `limit` bounds the graceful wait (shutdown cannot wait forever; a DELETE can).
+async fn end_actor(actor: Option<ActorRef<SessionMsg>>, logging_in: bool, limit: Option<Duration>) {
+    let Some(actor) = actor else { return };
+    if logging_in {
+        let _ = actor.kill_and_wait(Some(Duration::from_secs(5))).await;
+    } else {
+        let _ = actor.stop_and_wait(Some("closed".into()), limit).await;
     }
 }
 
