@@ -3,6 +3,8 @@
 //! plate by default, unknown container / booking / terminal, a real booking, and
 //! My Appointments listing it.
 
+mod support;
+
 use emodal_api::captcha::CaptchaClient;
 use emodal_api::config::Settings;
 use emodal_api::portal::{
@@ -12,9 +14,9 @@ use emodal_api::portal::{
 use emodal_api::sandbox::SandboxServer;
 use emodal_api::secret::Secret;
 use serde_json::Value;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use support::chrome_pids_under;
 
 const JOB: Duration = Duration::from_secs(30);
 
@@ -56,31 +58,6 @@ where
     F: FnOnce(&mut Page) -> Result<R, DriverError> + Send + 'static,
 {
     browser.run(step, JOB, f).await
-}
-
-/// Chrome browser processes started with a profile under `dir`.
-fn chrome_pids_under(dir: &Path) -> Vec<u32> {
-    let needle = format!("--user-data-dir={}", dir.display());
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit_once(')')
-                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(true);
-        if cmdline.contains(&needle) && !cmdline.contains("--type=") && !zombie {
-            pids.push(pid);
-        }
-    }
-    pids
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

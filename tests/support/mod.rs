@@ -65,37 +65,17 @@ pub async fn start(overrides: &[(&str, &str)]) -> TestApp {
 
 impl TestApp {
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.api))
-            .json(&body)
-            .send()
+        self.call_as(None, reqwest::Method::POST, path, Some(body))
             .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.api))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        self.call_as(None, reqwest::Method::GET, path, None).await
     }
 
     pub async fn delete(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .delete(format!("{}{path}", self.api))
-            .send()
+        self.call_as(None, reqwest::Method::DELETE, path, None)
             .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn get_session(&self, user: &str, pass: &str, key: &str) -> (u16, Value) {
@@ -197,13 +177,10 @@ pub fn chrome_pids_under(dir: &Path) -> Vec<u32> {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit_once(')')
-                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(true);
-        if cmdline.contains(&needle) && !cmdline.contains("--type=") && !zombie {
+        if cmdline.contains(&needle)
+            && !cmdline.contains("--type=")
+            && emodal_api::portal::process_alive(pid)
+        {
             pids.push(pid);
         }
     }
