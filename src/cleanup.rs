@@ -40,19 +40,13 @@ pub struct Cleaned {
 /// Kill every process using a profile under `profiles_dir` and remove every profile and
 /// its scratch directory.
 pub fn clean_leftovers(profiles_dir: &Path) -> Cleaned {
-    let mut cleaned = Cleaned::default();
-    let needle = format!("--user-data-dir={}/", profiles_dir.display());
-    let pids = processes_with(&needle);
-    for pid in &pids {
-        // SAFETY: sending a signal has no memory-safety preconditions.
-        if unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) } == 0 {
-            cleaned.processes_killed += 1;
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !processes_with(&needle).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut cleaned = Cleaned {
+        processes_killed: kill_processes_with(&format!(
+            "--user-data-dir={}/",
+            profiles_dir.display()
+        )),
+        directories_removed: 0,
+    };
     let profiles: Vec<PathBuf> = match std::fs::read_dir(profiles_dir) {
         Ok(entries) => entries
             .flatten()
@@ -69,6 +63,23 @@ pub fn clean_leftovers(profiles_dir: &Path) -> Cleaned {
         }
     }
     cleaned
+}
+
+/// SIGKILL every live process whose command line contains `needle` and wait (at most 5 s)
+/// until none is left; returns how many were signalled.
+pub fn kill_processes_with(needle: &str) -> usize {
+    let mut killed = 0;
+    for pid in processes_with(needle) {
+        // SAFETY: sending a signal has no memory-safety preconditions.
+        if unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
+            killed += 1;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_with(needle).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    killed
 }
 
 /// Live (not zombie) processes whose command line contains `needle`.

@@ -163,6 +163,13 @@ fn browser_thread(
             }
             // Dropping the page drops the Browser: Chrome is closed and reaped.
             drop(page);
+            // Killing the browser process does not wait for its children (renderers, GPU,
+            // network service), which can still write to the profile and so defeat its
+            // removal: end every process still using this profile first.
+            crate::cleanup::kill_processes_with(&format!(
+                "--user-data-dir={} ",
+                profile_dir.display()
+            ));
         }
         Err(e) => {
             let _ = ready.send(Err(e));
