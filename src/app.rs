@@ -116,6 +116,7 @@ impl Application {
 
 /// `emodal-api serve`.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let signal = ShutdownSignal::install()?;
     if settings.server.api_tokens.is_empty() {
         tracing::warn!(
             "NO API TOKENS CONFIGURED: anyone who can reach {}:{} can use every session. \
@@ -125,13 +126,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         );
     }
     let app = Application::build(settings).await?;
-    shutdown_signal().await;
+    signal.recv().await;
     app.shutdown().await;
     Ok(())
 }
 
 /// `emodal-api sandbox`: the sandbox portal and the API in one process, wired together.
 pub async fn serve_with_sandbox(mut settings: Settings) -> anyhow::Result<()> {
+    let signal = ShutdownSignal::install()?;
     let sandbox = SandboxServer::start(&settings.sandbox).await?;
     settings.wire_to_sandbox(&sandbox.base_url());
     let accounts = settings.sandbox.accounts.clone();
@@ -158,19 +160,34 @@ pub async fn serve_with_sandbox(mut settings: Settings) -> anyhow::Result<()> {
             a.password.expose()
         );
     }
-    shutdown_signal().await;
+    signal.recv().await;
     app.shutdown().await;
     sandbox.shutdown().await;
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing the SIGTERM handler");
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term.recv() => {},
+/// Ctrl-C or SIGTERM. Installed before anything starts serving: a SIGTERM that arrives
+/// between "the port answers" and "the handler exists" would otherwise kill the process with
+/// the default action, leaving every Chrome behind.
+pub struct ShutdownSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    pub fn install() -> std::io::Result<ShutdownSignal> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignal {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Wait for the first of the two signals.
+    pub async fn recv(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
     }
 }
