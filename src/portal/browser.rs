@@ -6,6 +6,7 @@
 //! blocks a runtime worker. The same thread also runs the blocking `Drop` of the browser and
 //! removes the profile directory, so closing never stalls the runtime either.
 
+use super::cdp::{Cdp, CdpError, page_url};
 use super::{DriverError, Page};
 use crate::config::{ChromeSettings, PortalProfile};
 use headless_chrome::{Browser, LaunchOptions};
@@ -153,9 +154,9 @@ fn browser_thread(
 ) {
     let scratch = scratch_dir(&profile_dir);
     match start_browser(&chrome, &profile, &profile_dir, &scratch) {
-        Ok((browser, tab)) => {
+        Ok((browser, cdp)) => {
             let pid = browser.get_process_id().unwrap_or(0);
-            let mut page = Page::new(browser, tab, profile);
+            let mut page = Page::new(browser, cdp, profile, &chrome);
             if ready.send(Ok(pid)).is_ok() {
                 while let Ok(job) = jobs.recv() {
                     job(&mut page);
@@ -206,7 +207,7 @@ fn start_browser(
     profile: &PortalProfile,
     profile_dir: &Path,
     scratch: &Path,
-) -> Result<(Browser, Arc<headless_chrome::Tab>), DriverError> {
+) -> Result<(Browser, Cdp), DriverError> {
     for dir in [profile_dir, scratch] {
         std::fs::create_dir_all(dir)
             .map_err(|e| DriverError::Browser(format!("cannot create {}: {e}", dir.display())))?;
@@ -234,11 +235,38 @@ fn start_browser(
     };
     let browser = Browser::new(options)
         .map_err(|e| DriverError::Browser(format!("cannot launch Chrome: {e:#}")))?;
-    let tab = browser
-        .new_tab()
-        .map_err(|e| DriverError::Browser(format!("cannot open a tab: {e:#}")))?;
-    tab.set_default_timeout(Duration::from_secs(chrome.call_timeout));
-    Ok((browser, tab))
+    let cdp = open_tab(&browser)
+        .map_err(|e| DriverError::Browser(format!("cannot open a tab: {e:?}")))?;
+    Ok((browser, cdp))
+}
+
+/// A direct connection to Chrome's first tab (see `cdp.rs` for why not headless_chrome's).
+/// Headless Chrome starts with one blank tab: using it, rather than opening another, saves
+/// a second page and its DevTools set-up.
+fn open_tab(browser: &Browser) -> Result<Cdp, CdpError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let browser_url = browser.get_ws_url();
+    let mut control = Cdp::open(&browser_url)?;
+    let targets = control.call("Target.getTargets", serde_json::json!({}), deadline)?;
+    let first_page = targets["targetInfos"]
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["type"] == "page"))
+        .and_then(|t| t["targetId"].as_str())
+        .map(str::to_string);
+    let target = match first_page {
+        Some(id) => id,
+        None => control.call(
+            "Target.createTarget",
+            serde_json::json!({"url": "about:blank"}),
+            deadline,
+        )?["targetId"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| CdpError::Protocol("Target.createTarget gave no targetId".into()))?,
+    };
+    let url = page_url(&browser_url, &target)
+        .ok_or_else(|| CdpError::Protocol(format!("unexpected DevTools URL {browser_url}")))?;
+    Cdp::open_page(&url, deadline)
 }
 
 /// Flags for a closed network and a small footprint (one renderer, no site isolation).

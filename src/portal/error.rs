@@ -40,22 +40,4 @@ impl DriverError {
             expected: expected.into(),
         }
     }
-
-    /// Classify a headless_chrome error: a broken connection is fatal for the browser,
-    /// anything else is a failure of the step at hand.
-    pub fn from_cdp(step: &str, err: &anyhow::Error) -> DriverError {
-        let text = format!("{err:#}");
-        let lower = text.to_lowercase();
-        let fatal = [
-            "connection is closed",
-            "event waited for never came",
-            "timed out",
-            "timeout",
-        ];
-        if fatal.iter().any(|f| lower.contains(f)) {
-            DriverError::Browser(format!("{step}: {text}"))
-        } else {
-            DriverError::unexpected(step, format!("a working page ({text})"))
-        }
-    }
 }

@@ -6,6 +6,7 @@
 
 mod appointments;
 mod browser;
+mod cdp;
 mod containers;
 mod error;
 mod login;

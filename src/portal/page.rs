@@ -1,22 +1,30 @@
 //! The browser thread's view of its tab: evaluate, navigate, and wait for page states.
 //!
-//! Waiting is always for a condition written in JavaScript and checked every 50 ms until the
-//! job's deadline: never a fixed sleep, never "network idle".
+//! Waiting is always for a condition written in JavaScript and checked every 10 ms until the
+//! job's deadline: never a fixed sleep, never "network idle". A check costs well under a
+//! millisecond on the page's own DevTools connection (`cdp.rs`).
 
 use super::DriverError;
-use crate::config::PortalProfile;
-use headless_chrome::{Browser, Tab};
+use super::cdp::{Cdp, CdpError};
+use crate::config::{ChromeSettings, PortalProfile};
+use headless_chrome::Browser;
 use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const POLL: Duration = Duration::from_millis(50);
+const POLL: Duration = Duration::from_millis(10);
 
 pub struct Page {
-    // Field order matters: the tab goes before the browser that owns its connection.
-    tab: Arc<Tab>,
+    // Field order matters: our connection closes before the browser that owns Chrome.
+    cdp: RefCell<Cdp>,
     _browser: Browser,
     pub profile: Arc<PortalProfile>,
+    /// A single DevTools call that takes longer than this means the browser is stuck.
+    call_timeout: Duration,
+    /// The last URL seen, for when the page cannot be asked.
+    last_url: RefCell<String>,
     step: String,
     deadline: Instant,
     debug: Option<DebugShots>,
@@ -36,11 +44,18 @@ struct DebugShots {
 }
 
 impl Page {
-    pub(super) fn new(browser: Browser, tab: Arc<Tab>, profile: Arc<PortalProfile>) -> Page {
+    pub(super) fn new(
+        browser: Browser,
+        cdp: Cdp,
+        profile: Arc<PortalProfile>,
+        chrome: &ChromeSettings,
+    ) -> Page {
         Page {
-            tab,
+            cdp: RefCell::new(cdp),
             _browser: browser,
             profile,
+            call_timeout: Duration::from_secs(chrome.call_timeout.max(1)),
+            last_url: RefCell::new(String::new()),
             step: String::new(),
             deadline: Instant::now(),
             debug: None,
@@ -74,40 +89,66 @@ impl Page {
             .map_err(DriverError::Invalid)
     }
 
+    /// The page's current URL.
     pub fn url(&self) -> String {
-        self.tab.get_url()
+        if let Ok(url) = self.eval::<String>("return location.href;") {
+            *self.last_url.borrow_mut() = url;
+        }
+        self.last_url.borrow().clone()
     }
 
-    /// Evaluate `js`, which must produce a JSON-serialisable value, and decode it.
-    pub fn eval<T: DeserializeOwned>(&self, js: &str) -> Result<T, DriverError> {
-        let wrapped = format!("JSON.stringify((() => {{ {js} }})() ?? null)");
-        let object = self
-            .tab
-            .evaluate(&wrapped, false)
-            .map_err(|e| DriverError::from_cdp(&self.step, &e))?;
-        let text = match object.value {
-            Some(serde_json::Value::String(s)) => s,
-            other => {
-                return Err(DriverError::unexpected(
-                    &self.step,
-                    format!("a JSON value from the page, got {other:?}"),
-                ));
-            }
+    /// One DevTools call on the page. `awaits` marks a call that may legitimately run until
+    /// the job's deadline (an awaited promise); any other call that outlasts
+    /// `chrome.call_timeout` means the browser is stuck.
+    fn call(&self, method: &str, params: Value, awaits: bool) -> Result<Value, DriverError> {
+        let now = Instant::now();
+        let stuck_at = now + self.call_timeout;
+        let until = if awaits {
+            self.deadline.max(now + Duration::from_millis(1))
+        } else {
+            stuck_at.min(self.deadline.max(now + Duration::from_millis(1)))
         };
-        serde_json::from_str(&text).map_err(|e| {
-            DriverError::unexpected(&self.step, format!("page data of the expected shape ({e})"))
-        })
+        match self.cdp.borrow_mut().call(method, params, until) {
+            Ok(v) => Ok(v),
+            Err(CdpError::Closed(why)) => {
+                Err(DriverError::Browser(format!("{}: {why}", self.step)))
+            }
+            Err(CdpError::Timeout) if !awaits && until >= stuck_at => Err(DriverError::Browser(
+                format!("{}: Chrome did not answer {method}", self.step),
+            )),
+            Err(CdpError::Timeout) => Err(DriverError::Timeout {
+                step: self.step.clone(),
+            }),
+            Err(CdpError::Protocol(why)) => Err(DriverError::unexpected(
+                &self.step,
+                format!("a working page ({why})"),
+            )),
+        }
     }
 
-    /// Evaluate an async function body (it may `await`) and decode its result.
-    pub fn eval_async<T: DeserializeOwned>(&self, js: &str) -> Result<T, DriverError> {
-        let wrapped = format!("(async () => {{ {js} }})().then(v => JSON.stringify(v ?? null))");
-        let object = self
-            .tab
-            .evaluate(&wrapped, true)
-            .map_err(|e| DriverError::from_cdp(&self.step, &e))?;
-        match object.value {
-            Some(serde_json::Value::String(s)) => serde_json::from_str(&s).map_err(|e| {
+    /// Evaluate an expression that produces a JSON string and decode it.
+    fn evaluate<T: DeserializeOwned>(
+        &self,
+        expression: String,
+        awaits: bool,
+    ) -> Result<T, DriverError> {
+        let reply = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true, "awaitPromise": awaits}),
+            awaits,
+        )?;
+        if let Some(details) = reply.get("exceptionDetails") {
+            let text = details["exception"]["description"]
+                .as_str()
+                .or_else(|| details["text"].as_str())
+                .unwrap_or("exception");
+            return Err(DriverError::unexpected(
+                &self.step,
+                format!("a working page (script error: {text})"),
+            ));
+        }
+        match &reply["result"]["value"] {
+            Value::String(s) => serde_json::from_str(s).map_err(|e| {
                 DriverError::unexpected(
                     &self.step,
                     format!("page data of the expected shape ({e})"),
@@ -118,6 +159,22 @@ impl Page {
                 format!("a JSON value from the page, got {other:?}"),
             )),
         }
+    }
+
+    /// Evaluate `js`, which must produce a JSON-serialisable value, and decode it.
+    pub fn eval<T: DeserializeOwned>(&self, js: &str) -> Result<T, DriverError> {
+        self.evaluate(
+            format!("JSON.stringify((() => {{ {js} }})() ?? null)"),
+            false,
+        )
+    }
+
+    /// Evaluate an async function body (it may `await`) and decode its result.
+    pub fn eval_async<T: DeserializeOwned>(&self, js: &str) -> Result<T, DriverError> {
+        self.evaluate(
+            format!("(async () => {{ {js} }})().then(v => JSON.stringify(v ?? null))"),
+            true,
+        )
     }
 
     /// Poll `js` until it yields something other than `null`, or fail with `expected` at the
@@ -148,16 +205,24 @@ impl Page {
     /// the new page from the one being left.
     pub fn goto(&self, url: &str) -> Result<(), DriverError> {
         self.mark_document()?;
-        self.tab
-            .navigate_to(url)
-            .map_err(|e| DriverError::from_cdp(&self.step, &e))?;
-        Ok(())
+        let reply = self.call("Page.navigate", json!({"url": url}), false)?;
+        match reply["errorText"].as_str() {
+            Some(error) if !error.is_empty() => Err(DriverError::unexpected(
+                &self.step,
+                format!("the page at {url} to load ({error})"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Mark the current document as old (before a click that navigates).
+    /// A document still being replaced cannot be marked yet: retry until it can.
     pub fn mark_document(&self) -> Result<(), DriverError> {
-        self.eval::<bool>("window.__emodalOld = true; return true;")
-            .map(|_| ())
+        self.wait_for::<bool>(
+            "a page that can be marked",
+            "window.__emodalOld = true; return true;",
+        )
+        .map(|_| ())
     }
 
     /// Wait until a new document has replaced the marked one and `js` yields a value.
@@ -258,10 +323,16 @@ impl Page {
 
     /// PNG screenshot of the viewport.
     pub fn screenshot(&self) -> Result<Vec<u8>, DriverError> {
-        use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-        self.tab
-            .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
-            .map_err(|e| DriverError::from_cdp(&self.step, &e))
+        use base64::Engine;
+        let reply = self.call(
+            "Page.captureScreenshot",
+            json!({"format": "png", "fromSurface": true}),
+            false,
+        )?;
+        let data = reply["data"].as_str().unwrap_or_default();
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| DriverError::unexpected(&self.step, format!("a PNG screenshot ({e})")))
     }
 }
 
