@@ -178,6 +178,37 @@ async fn killed_chrome_is_noticed_and_restarted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crashed_renderer_is_noticed_and_restarted() {
+    let mut t = start(&[]).await;
+    let id = t.demo_session().await;
+    let browser = t.chrome_pids();
+    let renderers = renderer_pids_under(&t.data_dir);
+    assert!(!renderers.is_empty());
+    // The browser process lives on; only its page is gone.
+    for pid in &renderers {
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    let row = eventually("a restarted session", Duration::from_secs(30), || async {
+        t.session(&id)
+            .await
+            .filter(|r| r["restarts"] == 1 && r["state"] == "ready")
+    })
+    .await;
+    assert_eq!(row["session_id"], id);
+    let new = t.chrome_pids();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new, browser, "a new Chrome serves the session");
+    let (status, body) = t
+        .post(
+            "/get_containers",
+            json!({"session_id": id, "format": "json", "target_count": 3}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    t.shutdown_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn session_that_keeps_failing_is_dropped() {
     let mut t = start(&[
         ("sessions.session_refresh_interval", "1"),

@@ -19,6 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
+/// How long the page may take to answer a liveness probe.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct SessionActor;
 
 /// A business operation: runs on the browser thread, returns its typed result boxed.
@@ -104,7 +107,7 @@ impl Actor for SessionActor {
         match message {
             SessionMsg::Start => state.start(&myself).await,
             SessionMsg::RefreshTick(generation) => state.refresh(generation).await,
-            SessionMsg::LivenessTick => state.check_liveness(),
+            SessionMsg::LivenessTick => state.check_liveness().await,
             SessionMsg::ExpiryTick(generation) => state.check_expiry(&myself, generation),
             SessionMsg::Run { step, job, reply } => {
                 let result = state.run(&myself, &step, job).await;
@@ -216,16 +219,33 @@ impl Session {
         }
     }
 
-    fn check_liveness(&mut self) {
+    /// Between requests (the tick waits in the mailbox behind any running one): is Chrome's
+    /// process alive, and does its page still answer? A crashed renderer or a closed tab
+    /// leaves the browser process running, so only asking the page shows it.
+    async fn check_liveness(&mut self) {
         if self.failed {
             return;
         }
-        if let Some(browser) = &self.browser
-            && !browser.is_alive()
-        {
+        let Some(browser) = &self.browser else { return };
+        if !browser.is_alive() {
             let error = DriverError::Browser(format!("Chrome (pid {}) exited", browser.pid()));
             tracing::warn!(event = "chrome_exited", session_id = %self.id(), pid = browser.pid());
             self.report_failure(error.into());
+            return;
+        }
+        match browser
+            .run("liveness check", PROBE_TIMEOUT, |page| page.probe())
+            .await
+        {
+            Err(error) if error.needs_restart() => {
+                tracing::warn!(event = "page_unresponsive", session_id = %self.id(), error = %error);
+                self.report_failure(error.into());
+            }
+            // A slow answer on a busy machine is not a dead page: the next probe asks again.
+            Err(error) => {
+                tracing::debug!(session_id = %self.id(), error = %error, "liveness probe")
+            }
+            Ok(()) => {}
         }
     }
 

@@ -161,6 +161,11 @@ impl Page {
         }
     }
 
+    /// Does the page still answer? A closed socket or a crashed renderer is a `Browser` error.
+    pub fn probe(&self) -> Result<(), DriverError> {
+        self.eval::<u8>("return 1;").map(|_| ())
+    }
+
     /// Evaluate `js`, which must produce a JSON-serialisable value, and decode it.
     pub fn eval<T: DeserializeOwned>(&self, js: &str) -> Result<T, DriverError> {
         self.evaluate(

@@ -167,6 +167,15 @@ impl TestApp {
 
 /// Browser (not renderer) processes whose command line names a profile under `dir`.
 pub fn chrome_pids_under(dir: &Path) -> Vec<u32> {
+    chrome_processes_under(dir, |cmdline| !cmdline.contains("--type="))
+}
+
+/// The renderer processes of the Chromes whose profile is under `dir`.
+pub fn renderer_pids_under(dir: &Path) -> Vec<u32> {
+    chrome_processes_under(dir, |cmdline| cmdline.contains("--type=renderer"))
+}
+
+fn chrome_processes_under(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<u32> {
     let needle = format!("--user-data-dir={}", dir.display());
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -177,10 +186,7 @@ pub fn chrome_pids_under(dir: &Path) -> Vec<u32> {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(&needle)
-            && !cmdline.contains("--type=")
-            && emodal_api::portal::process_alive(pid)
-        {
+        if cmdline.contains(&needle) && keep(&cmdline) && emodal_api::portal::process_alive(pid) {
             pids.push(pid);
         }
     }
