@@ -269,7 +269,10 @@ fn open_tab(browser: &Browser) -> Result<Cdp, CdpError> {
     Cdp::open_page(&url, deadline)
 }
 
-/// Flags for a closed network and a small footprint (one renderer, no site isolation).
+/// Flags for a closed network and a small footprint: one renderer, no site isolation, and
+/// none of the browser-UI pages (omnibox popups) that Chrome preloads even when headless,
+/// each of which took a renderer of its own (~40 MB); no software rasteriser (~10 MB).
+/// Measured with 3 sessions, summed PSS per session: 240 MB before, 188 MB after.
 const CHROME_ARGS: &[&str] = &[
     "--disable-background-networking",
     "--disable-component-update",
@@ -277,7 +280,8 @@ const CHROME_ARGS: &[&str] = &[
     "--no-first-run",
     "--disable-gpu",
     "--renderer-process-limit=1",
-    "--disable-features=TranslateUI,BlinkGenPropertyTrees,site-per-process,IsolateOrigins",
+    "--disable-software-rasterizer",
+    "--disable-features=TranslateUI,BlinkGenPropertyTrees,site-per-process,IsolateOrigins,PreloadTopChromeWebUI,WebUIOmniboxPopup,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup,AimEnabled",
     "--disable-site-isolation-trials",
 ];
 
