@@ -67,6 +67,8 @@ pub struct ChromeSettings {
     pub call_timeout: u64,
     pub idle_browser_timeout: u64,
     pub liveness_interval: u64,
+    /// Scheduling niceness of every Chrome process (0 keeps the service's own).
+    pub nice: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,6 +201,10 @@ impl Settings {
             self.sessions.max_sessions > 0,
             "sessions.max_sessions must be > 0"
         );
+        anyhow::ensure!(
+            (0..=19).contains(&self.chrome.nice),
+            "chrome.nice must be between 0 and 19"
+        );
         for name in ["login_url", "keepalive_url"] {
             let url = match name {
                 "login_url" => &self.portal.login_url,
@@ -308,6 +314,8 @@ mod tests {
 
     #[test]
     fn idle_timeout_below_refresh_is_refused() {
+        let err = Settings::from_overrides(&[("chrome.nice", "-5")]).unwrap_err();
+        assert!(err.to_string().contains("chrome.nice"), "{err}");
         let err = Settings::from_overrides(&[("chrome.idle_browser_timeout", "60")]).unwrap_err();
         assert!(err.to_string().contains("idle_browser_timeout"), "{err}");
     }

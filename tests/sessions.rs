@@ -312,6 +312,12 @@ async fn delete_closes_chrome_and_removes_the_profile() {
     let id = t.demo_session().await;
     assert_eq!(t.chrome_pids().len(), 1);
     assert_eq!(t.profile_dirs().len(), 1);
+    // Chrome and everything it forked run at `chrome.nice` (10), below the API.
+    let renderers = renderer_pids_under(&t.data_dir);
+    assert!(!renderers.is_empty());
+    for pid in t.chrome_pids().into_iter().chain(renderers) {
+        assert_eq!(nice_of(pid), 10, "niceness of Chrome process {pid}");
+    }
     let (status, body) = t.delete(&format!("/sessions/{id}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -460,4 +466,11 @@ async fn delete_during_login_does_not_wait_for_the_login() {
     .await;
     assert!(t.sessions().await.is_empty());
     t.shutdown_clean().await;
+}
+
+/// A process's niceness (field 19 of /proc/<pid>/stat, after the parenthesised name).
+fn nice_of(pid: u32) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = stat.rsplit_once(')').unwrap().1;
+    rest.split_whitespace().nth(16).unwrap().parse().unwrap()
 }

@@ -153,6 +153,7 @@ fn browser_thread(
     ready: oneshot::Sender<Result<u32, DriverError>>,
 ) {
     let scratch = scratch_dir(&profile_dir);
+    lower_priority(chrome.nice);
     match start_browser(&chrome, &profile, &profile_dir, &scratch) {
         Ok((browser, cdp)) => {
             let pid = browser.get_process_id().unwrap_or(0);
@@ -295,6 +296,33 @@ fn remove_dir(dir: &Path) {
         }
     }
     tracing::warn!(dir = %dir.display(), "could not remove a Chrome directory");
+}
+
+/// Lower this thread's scheduling priority. Linux keeps niceness per thread and a child
+/// process inherits its creator's, so Chrome, launched from this thread, and every process
+/// Chrome forks run at `nice`. The thread itself only waits on DevTools answers.
+/// `CAP_SYS_NICE` from linux/capability.h (not exported by the libc crate).
+const CAP_SYS_NICE: libc::c_ulong = 23;
+
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    // SAFETY: plain syscalls on the calling thread; no memory is shared with the kernel.
+    let done = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice.min(19))
+    };
+    if done != 0 {
+        tracing::warn!(nice, "could not lower Chrome's priority");
+        return;
+    }
+    // Chrome raises its own threads' priority when it may (as root, it may): take that right
+    // away from this thread and so from the Chrome it starts.
+    if running_as_root() {
+        // SAFETY: prctl with integer arguments only; affects the calling thread.
+        unsafe { libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0) };
+    }
 }
 
 fn running_as_root() -> bool {
