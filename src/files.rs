@@ -1,8 +1,10 @@
 //! Files the service writes for clients (sheets, screenshots), served from `GET /files/{name}`.
 //!
 //! Names are generated here and never contain user input, so serving checks a name against
-//! a strict pattern and this one directory; anything else is refused. A timer deletes files
-//! older than `files.retention`.
+//! a strict pattern and this one directory; anything else is refused. Each name carries 128
+//! random bits, so a file URL works as a capability: existing clients download it directly,
+//! and nobody can guess another client's sheet or screenshot. A timer deletes files older
+//! than `files.retention`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -23,11 +25,11 @@ impl FileStore {
         &self.dir
     }
 
-    /// Write `bytes` as `<kind>_<UTC time>_<random>.<ext>` and return the name.
+    /// Write `bytes` as `<kind>_<UTC time>_<128 random bits>.<ext>` and return the name.
     pub async fn save(&self, kind: &str, ext: &str, bytes: Vec<u8>) -> std::io::Result<String> {
-        let random: u32 = rand::random();
+        let random: u128 = rand::random();
         let name = format!(
-            "{kind}_{}_{random:08x}.{ext}",
+            "{kind}_{}_{random:032x}.{ext}",
             chrono::Utc::now().format("%Y%m%d_%H%M%S")
         );
         tokio::fs::write(self.dir.join(&name), bytes).await?;
@@ -120,6 +122,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::new(dir.path().join("files"), Duration::from_secs(3600)).unwrap();
         let name = store.save("shot", "png", vec![1, 2, 3]).await.unwrap();
+        // 128 random bits, in hex, end the stem: two saves in the same second differ.
+        let random = name.trim_end_matches(".png").rsplit('_').next().unwrap();
+        assert_eq!(random.len(), 32, "{name}");
+        assert!(random.chars().all(|c| c.is_ascii_hexdigit()), "{name}");
+        let other = store.save("shot", "png", vec![4]).await.unwrap();
+        assert_ne!(name, other);
         assert_eq!(
             std::fs::read(store.path(&name).unwrap()).unwrap(),
             vec![1, 2, 3]
@@ -128,7 +136,7 @@ mod tests {
         assert_eq!(store.sweep(), 0);
         let expired = FileStore::new(dir.path().join("files"), Duration::ZERO).unwrap();
         std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(expired.sweep(), 1);
+        assert_eq!(expired.sweep(), 2);
         assert!(store.path(&name).is_none());
     }
 }
