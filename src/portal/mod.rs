@@ -3,6 +3,16 @@
 //! Nothing here knows a URL or a selector of its own: everything comes from
 //! [`PortalProfile`](crate::config::PortalProfile), so the same code drives the sandbox and
 //! the real portal.
+//!
+//! | module | what |
+//! |---|---|
+//! | `browser` | launch Chrome (headless_chrome) on a thread of its own; jobs, close, cleanup |
+//! | `cdp` | our own DevTools socket to the page (headless_chrome's adds ~100 ms per call) |
+//! | `page` | evaluate, navigate, wait for page states, debug screenshots |
+//! | `login` | the token-method login and the logged-in check |
+//! | `containers` | the grid, its rows, a row's detail card and timeline |
+//! | `appointments` | the appointment wizard and My Appointments |
+//! | `error` | `DriverError`, sorted by what the supervisor should do |
 
 mod appointments;
 mod browser;
