@@ -21,6 +21,15 @@ pub struct TestApp {
     _tmp: tempfile::TempDir,
 }
 
+/// A test that fails before `shutdown_clean` ends its process at once: its browser threads
+/// never get to close Chrome and remove the scratch directories in the system temp folder.
+/// Do what the next start of a SIGKILLed service does.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        emodal_api::cleanup::clean_leftovers(&self.data_dir.join("profiles"));
+    }
+}
+
 pub const USER: &str = "demo";
 pub const PASS: &str = "demo-password";
 pub const KEY: &str = "test-captcha-key";
