@@ -564,6 +564,19 @@ fn wizard_flow(base: &str) -> Result<()> {
         "{row}"
     );
     ensure!(d.eval("!!document.querySelector('thead input[type=checkbox]') && !!document.querySelector('tr.mat-mdc-row input[type=checkbox]')")? == json!(true));
+    // The header checkbox selects and clears every row, as Material's select-all does.
+    let ticked = "Array.from(document.querySelectorAll('tr.mat-mdc-row input[type=checkbox]')).filter(c => c.checked).length";
+    let rows = d.eval("document.querySelectorAll('tr.mat-mdc-row').length")?;
+    ensure!(rows.as_u64() >= Some(1), "{rows}");
+    d.eval("document.querySelector('thead input[type=checkbox]').click()")?;
+    ensure!(d.eval(ticked)? == rows, "select all");
+    d.eval("document.querySelector('thead input[type=checkbox]').click()")?;
+    ensure!(d.eval(ticked)? == json!(0), "clear all");
+    d.eval("document.querySelector('tr.mat-mdc-row input[type=checkbox]').click()")?;
+    ensure!(
+        d.eval("document.querySelector('thead input[type=checkbox]').indeterminate || document.querySelector('thead input[type=checkbox]').checked")? == json!(true),
+        "the header box reflects a row's selection"
+    );
     let stats = block(get_json(&http(), &format!("{base}/__sandbox/stats")));
     ensure!(stats["appointments_booked"] == 2, "{stats}");
     Ok(())

@@ -5,6 +5,23 @@
   var tbody = document.querySelector('.appointments-table tbody');
   var bar = document.querySelector('.table-card > mat-progress-bar');
   var count = document.getElementById('appt-count');
+  var master = document.querySelector('.appointments-table thead input[type=checkbox]');
+  function rowBoxes() {
+    return Array.prototype.slice.call(tbody.querySelectorAll('tr.mat-mdc-row input[type=checkbox]'));
+  }
+  // As Material's select-all: the header box ticks or clears every row; it shows checked when
+  // all rows are, indeterminate when some are.
+  function syncMaster() {
+    var boxes = rowBoxes();
+    var on = boxes.filter(function (b) { return b.checked; }).length;
+    master.checked = boxes.length > 0 && on === boxes.length;
+    master.indeterminate = on > 0 && on < boxes.length;
+  }
+  master.addEventListener('change', function () {
+    rowBoxes().forEach(function (b) { b.checked = master.checked; });
+    syncMaster();
+  });
+  tbody.addEventListener('change', syncMaster);
   Mat.api('GET', '/api/appointments').then(function (j) {
     if (bar) bar.remove();
     count.textContent = j.appointments.length + ' appointment(s)';
