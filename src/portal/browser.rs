@@ -216,7 +216,13 @@ fn start_browser(
     // Chromium leaves org.chromium.Chromium.* directories in TMPDIR: give each browser its
     // own, removed with it.
     let envs = HashMap::from([("TMPDIR".to_string(), scratch.display().to_string())]);
-    let args: Vec<&OsStr> = CHROME_ARGS.iter().map(OsStr::new).collect();
+    // Chrome's first tab would otherwise open the New Tab Page, which fetches the default
+    // search engine's start page and navigates twice more while we start driving the tab.
+    let args: Vec<&OsStr> = CHROME_ARGS
+        .iter()
+        .chain(&["about:blank"])
+        .map(OsStr::new)
+        .collect();
     let ignore: Vec<&OsStr> = vec![OsStr::new(
         "--disable-features=TranslateUI,BlinkGenPropertyTrees",
     )];

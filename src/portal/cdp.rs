@@ -8,8 +8,10 @@
 //! drives the page through it. It is synchronous on purpose: it lives on the browser thread,
 //! which does nothing else, and each read is bounded by the caller's deadline.
 //!
-//! No domain is enabled except `Inspector`, whose events tell us when the page's renderer
-//! crashed or the tab went away; every other message is an answer to our own request.
+//! Two domains are enabled: `Inspector`, whose events tell us when the page's renderer
+//! crashed or the tab went away, and `Page`, for one event: a JavaScript dialog (`alert`,
+//! `confirm`, `beforeunload`) blocks the page and every later call until someone answers it,
+//! so the connection accepts it at once and logs its text. Other events are skipped.
 
 use serde_json::{Value, json};
 use std::net::TcpStream;
@@ -42,10 +44,11 @@ impl Cdp {
         Ok(Cdp { socket, next_id: 0 })
     }
 
-    /// Connect to a page target and subscribe to its crash and detach events.
+    /// Connect to a page target and subscribe to its crash, detach and dialog events.
     pub fn open_page(url: &str, deadline: Instant) -> Result<Cdp, CdpError> {
         let mut cdp = Cdp::open(url)?;
         cdp.call("Inspector.enable", json!({}), deadline)?;
+        cdp.call("Page.enable", json!({}), deadline)?;
         Ok(cdp)
     }
 
@@ -95,6 +98,18 @@ impl Cdp {
                 Some("Inspector.detached") => {
                     return Err(CdpError::Closed("the page was detached".into()));
                 }
+                Some("Page.javascriptDialogOpening") => {
+                    let params = &reply["params"];
+                    tracing::warn!(
+                        event = "page_dialog_accepted",
+                        kind = params["type"].as_str().unwrap_or(""),
+                        message = params["message"].as_str().unwrap_or(""),
+                        url = params["url"].as_str().unwrap_or(""),
+                    );
+                    // Its answer arrives like any other and is skipped below.
+                    self.send("Page.handleJavaScriptDialog", json!({"accept": true}))?;
+                    continue;
+                }
                 _ => {}
             }
             // Answers to calls abandoned at an earlier deadline arrive late: skip them.
@@ -110,6 +125,15 @@ impl Cdp {
             }
             return Ok(reply.get("result").cloned().unwrap_or(Value::Null));
         }
+    }
+
+    fn send(&mut self, method: &str, params: Value) -> Result<u64, CdpError> {
+        self.next_id += 1;
+        let request = json!({"id": self.next_id, "method": method, "params": params});
+        self.socket
+            .send(Message::text(request.to_string()))
+            .map_err(|e| CdpError::Closed(format!("sending {method}: {e}")))?;
+        Ok(self.next_id)
     }
 
     fn set_read_timeout(&mut self, left: Duration) -> Result<(), CdpError> {
