@@ -304,12 +304,12 @@ fn remove_dir(dir: &Path) {
     tracing::warn!(dir = %dir.display(), "could not remove a Chrome directory");
 }
 
-/// Lower this thread's scheduling priority. Linux keeps niceness per thread and a child
-/// process inherits its creator's, so Chrome, launched from this thread, and every process
-/// Chrome forks run at `nice`. The thread itself only waits on DevTools answers.
 /// `CAP_SYS_NICE` from linux/capability.h (not exported by the libc crate).
 const CAP_SYS_NICE: libc::c_ulong = 23;
 
+/// Lower this thread's scheduling priority. Linux keeps niceness per thread and a child
+/// process inherits its creator's, so Chrome, launched from this thread, and every process
+/// Chrome forks run at `nice`. The thread itself only waits on DevTools answers.
 fn lower_priority(nice: i32) {
     if nice <= 0 {
         return;
