@@ -11,8 +11,9 @@ pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(settings.filter.clone()))
         // headless_chrome logs every DevTools message at debug level, and the login form's
-        // messages carry the password: never let them through, whatever RUST_LOG says.
-        .add_directive("headless_chrome=warn".parse().expect("static directive"))
+        // messages carry the password: never let them through, whatever RUST_LOG says. Its
+        // warnings fire on every normal Chrome close; only its errors mean something.
+        .add_directive("headless_chrome=error".parse().expect("static directive"))
         .add_directive("tungstenite=warn".parse().expect("static directive"));
     // Logs go to stderr; stdout is for what a command prints on purpose (the sandbox banner).
     let builder = tracing_subscriber::fmt()
