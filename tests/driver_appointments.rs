@@ -14,9 +14,8 @@ use emodal_api::portal::{
 use emodal_api::sandbox::SandboxServer;
 use emodal_api::secret::Secret;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
-use support::chrome_pids_under;
+use support::{chrome_pids_under, launch_browser};
 
 const JOB: Duration = Duration::from_secs(30);
 
@@ -75,13 +74,7 @@ async fn wizard_checks_books_and_lists_appointments() {
     let sandbox = SandboxServer::start(&settings.sandbox).await.unwrap();
     let base = sandbox.base_url();
     settings.wire_to_sandbox(&base);
-    let browser = BrowserHandle::launch(
-        &settings.chrome,
-        Arc::new(settings.portal.clone()),
-        data_dir.join("profiles").join("t-0"),
-    )
-    .await
-    .unwrap();
+    let browser = launch_browser(&settings, &data_dir).await;
 
     let outcome = scenario(&settings, &browser, &base).await;
     browser.close().await;

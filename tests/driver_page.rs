@@ -4,10 +4,8 @@
 mod support;
 
 use emodal_api::config::Settings;
-use emodal_api::portal::BrowserHandle;
-use std::sync::Arc;
 use std::time::Duration;
-use support::chrome_pids_under;
+use support::{chrome_pids_under, launch_browser};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn javascript_dialogs_are_accepted() {
@@ -17,13 +15,7 @@ async fn javascript_dialogs_are_accepted() {
     let settings =
         Settings::from_overrides(&[("chrome.data_dir", &data), ("chrome.call_timeout", "5")])
             .unwrap();
-    let browser = BrowserHandle::launch(
-        &settings.chrome,
-        Arc::new(settings.portal.clone()),
-        data_dir.join("profiles").join("t-0"),
-    )
-    .await
-    .unwrap();
+    let browser = launch_browser(&settings, &data_dir).await;
     let outcome = browser
         .run("dialogs", Duration::from_secs(15), |page| {
             // An alert from a timer, between two calls, as a page script would open it.

@@ -138,12 +138,7 @@ async fn logged_out_session_is_restarted_under_the_same_id() {
     let id = t.demo_session().await;
     let old_chrome = t.chrome_pids();
     t.sandbox_post("/__sandbox/logout_all", json!({})).await;
-    let row = eventually("a restarted session", Duration::from_secs(30), || async {
-        t.session(&id)
-            .await
-            .filter(|r| r["restarts"] == 1 && r["state"] == "ready")
-    })
-    .await;
+    let row = t.restarted_once(&id).await;
     assert_eq!(row["session_id"], id);
     assert_eq!(t.sandbox_stats().await["logins_ok"], 2);
     let (status, again) = t.get_session(USER, PASS, KEY).await;
@@ -164,12 +159,7 @@ async fn killed_chrome_is_noticed_and_restarted() {
     assert_eq!(pids.len(), 1);
     unsafe { libc::kill(pids[0] as i32, libc::SIGKILL) };
     // The refresh interval is 300 s: only the liveness check can notice this quickly.
-    let row = eventually("a restarted session", Duration::from_secs(30), || async {
-        t.session(&id)
-            .await
-            .filter(|r| r["restarts"] == 1 && r["state"] == "ready")
-    })
-    .await;
+    let row = t.restarted_once(&id).await;
     assert_eq!(row["session_id"], id);
     let new = t.chrome_pids();
     assert_eq!(new.len(), 1);
@@ -188,12 +178,7 @@ async fn crashed_renderer_is_noticed_and_restarted() {
     for pid in &renderers {
         unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
     }
-    let row = eventually("a restarted session", Duration::from_secs(30), || async {
-        t.session(&id)
-            .await
-            .filter(|r| r["restarts"] == 1 && r["state"] == "ready")
-    })
-    .await;
+    let row = t.restarted_once(&id).await;
     assert_eq!(row["session_id"], id);
     let new = t.chrome_pids();
     assert_eq!(new.len(), 1);

@@ -137,6 +137,17 @@ impl TestApp {
             .find(|s| s["session_id"] == id)
     }
 
+    /// Wait (at most 30 s) until session `id` has been restarted once and is ready again;
+    /// its listing row.
+    pub async fn restarted_once(&self, id: &str) -> Value {
+        eventually("a restarted session", Duration::from_secs(30), || async {
+            self.session(id)
+                .await
+                .filter(|r| r["restarts"] == 1 && r["state"] == "ready")
+        })
+        .await
+    }
+
     /// Chrome browser processes started with a profile under this test's data directory.
     pub fn chrome_pids(&self) -> Vec<u32> {
         chrome_pids_under(&self.data_dir)
@@ -175,6 +186,21 @@ impl TestApp {
 }
 
 /// Browser (not renderer) processes whose command line names a profile under `dir`.
+/// A browser as a session would get it, with its profile under `data_dir`, outside any
+/// session actor: for tests that drive the portal layer directly.
+pub async fn launch_browser(
+    settings: &Settings,
+    data_dir: &Path,
+) -> emodal_api::portal::BrowserHandle {
+    emodal_api::portal::BrowserHandle::launch(
+        &settings.chrome,
+        std::sync::Arc::new(settings.portal.clone()),
+        data_dir.join("profiles").join("t-0"),
+    )
+    .await
+    .unwrap()
+}
+
 pub fn chrome_pids_under(dir: &Path) -> Vec<u32> {
     chrome_processes_under(dir, |cmdline| !cmdline.contains("--type="))
 }
