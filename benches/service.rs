@@ -556,6 +556,24 @@ async fn delete_session(c: &reqwest::Client, api: &str, id: &str) -> Result<()> 
     Ok(())
 }
 
+/// The sandbox's ground truth for account `n`.
+async fn fetch_dataset(c: &reqwest::Client, portal: &str, n: usize) -> Result<Value> {
+    Ok(
+        c.get(format!("{portal}/__sandbox/dataset?username={}", user(n)))
+            .send()
+            .await?
+            .json()
+            .await?,
+    )
+}
+
+/// The container the timeline measurements use, from a dataset.
+fn timeline_container(dataset: &Value) -> Option<String> {
+    dataset["containers"][TIMELINE_CONTAINER_INDEX]["Container #"]
+        .as_str()
+        .map(str::to_string)
+}
+
 async fn sandbox_config(c: &reqwest::Client, portal: &str, body: Value) -> Result<()> {
     let r = c
         .post(format!("{portal}/__sandbox/config"))
@@ -763,21 +781,9 @@ async fn main() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let rss_idle = rss(service.pid);
-    let dataset: Value = http
-        .get(format!(
-            "{}/__sandbox/dataset?username={}",
-            service.portal,
-            user(1)
-        ))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let dataset = fetch_dataset(&http, &service.portal, 1).await?;
     let containers_in_dataset = dataset["containers"].as_array().map_or(0, Vec::len);
-    let container = dataset["containers"][TIMELINE_CONTAINER_INDEX]["Container #"]
-        .as_str()
-        .context("dataset container id")?
-        .to_string();
+    let container = timeline_container(&dataset).context("dataset container id")?;
     let api = service.api.clone();
     let portal_url = service.portal.clone();
 
@@ -967,18 +973,8 @@ async fn main() -> Result<()> {
     };
     let (mut tl_cold, mut gc_cold, mut cold_call_err) = (Vec::new(), Vec::new(), 0);
     for n in COLD_TIMELINE {
-        let id = http
-            .get(format!(
-                "{portal_url}/__sandbox/dataset?username={}",
-                user(n)
-            ))
-            .send()
-            .await?
-            .json::<Value>()
-            .await?["containers"][TIMELINE_CONTAINER_INDEX]["Container #"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let id =
+            timeline_container(&fetch_dataset(&http, &portal_url, n).await?).unwrap_or_default();
         let r = cold_call(n, json!({"container_id": id})).await;
         keep(&mut tl_cold, &mut cold_call_err, "cold timeline", r);
     }
@@ -994,18 +990,8 @@ async fn main() -> Result<()> {
     let slow_warm = timed_ok(&http, format!("{api}/get_container_timeline"), &tl_body)
         .await
         .map(|(s, _)| s);
-    let slow_id = http
-        .get(format!(
-            "{portal_url}/__sandbox/dataset?username={}",
-            user(COLD_SLOW_CAPTCHA)
-        ))
-        .send()
-        .await?
-        .json::<Value>()
-        .await?["containers"][TIMELINE_CONTAINER_INDEX]["Container #"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let slow_id = timeline_container(&fetch_dataset(&http, &portal_url, COLD_SLOW_CAPTCHA).await?)
+        .unwrap_or_default();
     let slow_cold = cold_call(COLD_SLOW_CAPTCHA, json!({"container_id": slow_id})).await;
     sandbox_config(&http, &portal_url, json!({"captcha_solve_delay_ms": 0})).await?;
     for (what, r) in [("warm", &slow_warm), ("cold", &slow_cold)] {
