@@ -1,9 +1,9 @@
 //! One headless Chrome, owned by one dedicated thread.
 //!
-//! headless_chrome is synchronous: every call blocks its thread while it polls for the
-//! DevTools reply. So each session's `Browser` and `Tab` live on a thread of their own that
-//! takes jobs over a channel; the async side awaits the answer with a timeout and never
-//! blocks a runtime worker. The same thread also runs the blocking `Drop` of the browser and
+//! headless_chrome's launch and close, and our page connection (`cdp.rs`), are synchronous:
+//! every call blocks its thread until Chrome answers. So each session's `Browser` and page
+//! connection live on a thread of their own that takes jobs over a channel; the async side
+//! awaits the answer with a timeout and never blocks a runtime worker. The same thread also runs the blocking `Drop` of the browser and
 //! removes the profile directory, so closing never stalls the runtime either.
 
 use super::cdp::{Cdp, CdpError, page_url};
@@ -36,7 +36,7 @@ pub struct BrowserHandle {
 }
 
 impl BrowserHandle {
-    /// Start Chrome with a fresh profile in `profile_dir` and open one tab.
+    /// Start Chrome with a fresh profile in `profile_dir` and connect to its tab.
     pub async fn launch(
         chrome: &ChromeSettings,
         profile: Arc<PortalProfile>,
