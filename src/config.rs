@@ -90,8 +90,13 @@ pub struct PortalProfile {
     pub myappointments_url: String,
     pub ignore_certificate_errors: bool,
     pub scroll_settle_ms: u64,
+    pub scroll_settle_max_ms: u64,
+    pub scroll_idle_rounds: u32,
+    pub first_rows_wait_ms: u64,
     pub container_columns: Vec<String>,
-    pub selectors: HashMap<String, String>,
+    /// Each element the driver looks for: one CSS selector, or an ordered list of them
+    /// (strategies: the first that matches anything wins).
+    pub selectors: HashMap<String, Strategies>,
     pub texts: PortalTexts,
     /// Labels and texts of the appointment wizard and the appointments list.
     pub wizard: HashMap<String, String>,
@@ -106,6 +111,18 @@ pub struct PortalTexts {
     pub no_open_transactions: String,
     pub booking_label: String,
     pub pregate_milestone: String,
+    /// Icons that mark a collapsed grid row (its expand control).
+    pub expand_words: Vec<String>,
+    /// Icon ligatures (mat-icon text) that appear inside cells and labels and are not data.
+    pub icon_words: Vec<String>,
+    /// Buttons of interstitial prompts the driver may press to go on (identity hop, first run).
+    pub prompt_buttons: Vec<String>,
+    /// Buttons that close an informational popup in the wizard.
+    pub close_buttons: Vec<String>,
+    /// The single option a full terminal's time dropdown shows instead of times.
+    pub no_appointments: Vec<String>,
+    /// Words of a message that says a booking was made (snack-bar after Submit).
+    pub booked_texts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +142,14 @@ pub struct SandboxSettings {
     pub seed: u64,
     pub containers_per_account: usize,
     pub page_size: usize,
+    /// Which Angular Material markup the pages use: `legacy` (pre-MDC, what the original
+    /// project recorded of the real portal) or `mdc` (today's Material).
+    pub generation: String,
+    /// `instant` (tests) or `realistic`: seeded, jittered delays of the real portal's order.
+    pub pace: String,
+    /// What the wizard shows after Submit: `confirmation` (a step 4 with a number),
+    /// `snackbar` (a message only) or `my_appointments` (the browser is sent there).
+    pub after_submit: String,
     pub accounts: Vec<SandboxAccount>,
 }
 
@@ -205,6 +230,22 @@ impl Settings {
             (0..=19).contains(&self.chrome.nice),
             "chrome.nice must be between 0 and 19"
         );
+        let sb = &self.sandbox;
+        for (key, value, allowed) in [
+            ("generation", &sb.generation, &["legacy", "mdc"][..]),
+            ("pace", &sb.pace, &["instant", "realistic"][..]),
+            (
+                "after_submit",
+                &sb.after_submit,
+                &["confirmation", "snackbar", "my_appointments"][..],
+            ),
+        ] {
+            anyhow::ensure!(
+                allowed.contains(&value.as_str()),
+                "sandbox.{key} must be one of {}, got '{value}'",
+                allowed.join(", ")
+            );
+        }
         for name in ["login_url", "keepalive_url"] {
             let url = match name {
                 "login_url" => &self.portal.login_url,
@@ -260,13 +301,43 @@ fn url_path(url: &str) -> &str {
     rest.find('/').map_or("/", |i| &rest[i..])
 }
 
+/// A profile selector: one CSS selector or an ordered list of them. A list lets one profile
+/// describe both what was recorded of the real portal and what a redesign may bring
+/// (legacy and MDC Angular Material), tried in order.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Strategies {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Strategies {
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            Strategies::One(s) => vec![s.clone()],
+            Strategies::Many(v) => v.clone(),
+        }
+    }
+}
+
 impl PortalProfile {
-    /// A selector from the profile; a missing key is a configuration error named in full.
-    pub fn selector(&self, key: &str) -> Result<&str, String> {
-        self.selectors
+    /// A selector from the profile as one CSS selector (a list becomes a selector group);
+    /// a missing key is a configuration error named in full.
+    pub fn selector(&self, key: &str) -> Result<String, String> {
+        self.strategies(key).map(|l| l.join(", "))
+    }
+
+    /// A selector's strategies, in the order they are to be tried.
+    pub fn strategies(&self, key: &str) -> Result<Vec<String>, String> {
+        let list = self
+            .selectors
             .get(key)
-            .map(String::as_str)
-            .ok_or_else(|| format!("portal.selectors.{key} is not configured"))
+            .map(Strategies::list)
+            .ok_or_else(|| format!("portal.selectors.{key} is not configured"))?;
+        if list.iter().all(|s| s.trim().is_empty()) {
+            return Err(format!("portal.selectors.{key} is empty"));
+        }
+        Ok(list)
     }
 
     /// A wizard label or text from the profile.

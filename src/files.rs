@@ -92,7 +92,7 @@ pub fn valid_name(name: &str) -> bool {
         && stem
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && matches!(ext, "xlsx" | "png")
+        && matches!(ext, "xlsx" | "png" | "json")
 }
 
 #[cfg(test)]

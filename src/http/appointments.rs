@@ -86,12 +86,17 @@ fn visit(
             phase1.push(field);
         }
     }
-    match container_type {
-        ContainerType::Import if container_ids.is_empty() => phase1.push("container_id"),
-        ContainerType::Export if body.string("booking_number")?.is_none() => {
-            phase1.push("booking_number")
-        }
-        _ => {}
+    // Which item the portal asks for depends on the move and terminal (container numbers,
+    // a booking number, or Line and Equip Size for some empty moves): any of them will do
+    // here, and the wizard says which one it needed.
+    let empty_move = body.string("line")?.is_some() && body.string("equip_size")?.is_some();
+    let has_item =
+        !container_ids.is_empty() || body.string("booking_number")?.is_some() || empty_move;
+    if !has_item {
+        phase1.push(match container_type {
+            ContainerType::Import => "container_id",
+            ContainerType::Export => "booking_number",
+        });
     }
     let mut phase2 = Vec::new();
     if container_type == ContainerType::Export && body.string("unit_number")?.is_none() {
@@ -133,6 +138,8 @@ fn visit(
         move_type: body.string("move_type")?.unwrap_or_default(),
         container_ids,
         booking_number: body.string("booking_number")?.map(|b| b.to_uppercase()),
+        line: body.string("line")?.map(|l| l.to_uppercase()),
+        equip_size: body.string("equip_size")?.map(|e| e.to_uppercase()),
         quantity,
         truck_plate: plate,
         own_chassis: yes_no(body, "own_chassis")?,
@@ -165,11 +172,15 @@ fn list(body: &Body, field: &str) -> Result<Vec<String>, ApiError> {
         .collect())
 }
 
-fn yes_no(body: &Body, field: &str) -> Result<bool, ApiError> {
+/// `true`/`false`/"yes"/"no"; absent (or "ignore", as the original's clients send) leaves
+/// the portal's default, which differs by terminal.
+fn yes_no(body: &Body, field: &str) -> Result<Option<bool>, ApiError> {
     match body.0.get(field) {
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("yes") => Ok(true),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("no") => Ok(false),
-        _ => body.bool(field, false),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("yes") => Ok(Some(true)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("no") => Ok(Some(false)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("ignore") => Ok(None),
+        _ => body.bool(field, false).map(Some),
     }
 }
 
@@ -198,12 +209,20 @@ async fn check_appointments(
     fields.insert("session_id".into(), json!(session.session_id));
     let appointment_session_id = ctx.appointments.save_draft(&scope, draft, fields);
     let times = ran.value;
-    let response = json!({
+    let mut response = json!({
         "available_times": times.available_times,
         "count": times.available_times.len(),
         "truck_plate": times.truck_plate,
         "appointment_session_id": appointment_session_id,
     });
+    if times.available_times.is_empty() {
+        // A full terminal offers one option that is no time ("No Appointments Available").
+        response["message"] = json!(
+            times
+                .message
+                .unwrap_or_else(|| "the portal offers no appointment times".into())
+        );
+    }
     Ok(json_reply(
         StatusCode::OK,
         &session.response(&ran.screenshots, response),
@@ -250,6 +269,7 @@ async fn make_appointment(
             json!({
                 "appointment_confirmed": true,
                 "confirmation_number": booked.confirmation_number,
+                "verified_by": booked.verified_by,
                 "appointment_time": booked.appointment_time,
                 "appointment_details": details,
             }),

@@ -34,6 +34,8 @@ async fn serve(ctx: &Ctx, name: &str) -> Result<warp::reply::Response, ApiError>
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "file not found"))?;
     let content_type = if decoded.ends_with(".png") {
         "image/png"
+    } else if decoded.ends_with(".json") {
+        "application/json"
     } else {
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     };

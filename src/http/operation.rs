@@ -94,16 +94,33 @@ impl SessionUse {
         };
         let mut retried = false;
         loop {
+            // A step that met a page it did not expect leaves a failure bundle (the page
+            // and what each profile strategy found there) for the operator.
             let job = {
                 let op = op.clone();
-                move |page: &mut Page| op(page)
+                move |page: &mut Page| match op(page) {
+                    Ok(v) => Ok(Ok(v)),
+                    Err(e) if e.wants_bundle() => {
+                        let bundle = crate::portal::capture_bundle(page, &e);
+                        Ok(Err((e, bundle)))
+                    }
+                    Err(e) => Err(e),
+                }
             };
             let outcome = ctx
                 .sessions
                 .run(&self.scope, &self.session_id, step, debug.clone(), job)
                 .await;
             match outcome {
-                Ok((value, shots)) => {
+                Ok((Err((error, bundle)), _)) => {
+                    let mut api = ApiError::from(error);
+                    match ctx.files.save("bundle", "json", bundle).await {
+                        Ok(name) => api = api.with("debug_bundle_url", json!(self.file_url(&name))),
+                        Err(e) => tracing::warn!(error = %e, "failure bundle not saved"),
+                    }
+                    return Err(api);
+                }
+                Ok((Ok(value), shots)) => {
                     let mut screenshots = Vec::new();
                     for shot in shots {
                         let name = ctx

@@ -1,9 +1,10 @@
 //! The containers grid: scroll it until the target is loaded, read its rows, expand a row
 //! to read its detail card and timeline.
 
-use super::page::js_str;
 use super::{DriverError, Page};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::time::Duration;
 
 /// How far to scroll, in the reference's priority order.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,126 +44,118 @@ pub struct ContainerDetail {
     pub fields: Vec<(String, String)>,
 }
 
+const GRID: &str = include_str!("js/grid.js");
+const GRID_OPEN: &str = include_str!("js/grid_open.js");
+const GRID_SCROLL: &str = include_str!("js/grid_scroll.js");
+const GRID_READ: &str = include_str!("js/grid_read.js");
+const ROW_EXPAND: &str = include_str!("js/row_expand.js");
+const ROW_DETAIL: &str = include_str!("js/row_detail.js");
+
+/// How long an expanded row may take to show its card.
+const DETAIL_WAIT: Duration = Duration::from_secs(30);
+/// How long a row without an expand icon gets to open when clicked.
+const ROW_CLICK_WAIT: Duration = Duration::from_secs(5);
+
 #[derive(Deserialize)]
-struct ScrollOutcome {
+struct State {
     state: String,
     #[serde(default)]
     cycles: u32,
+    #[serde(default)]
+    ids: u32,
+}
+
+/// The arguments every grid script gets.
+fn grid_args(page: &Page, extra: &[&str]) -> Result<Value, DriverError> {
+    let mut keys = vec![
+        "containers_box",
+        "container_headers",
+        "container_rows",
+        "container_cells",
+        "loading",
+        "username",
+    ];
+    keys.extend_from_slice(extra);
+    let mut args = page.args(&keys)?;
+    args["columns"] = json!(page.profile.container_columns);
+    args["id_column"] = json!(
+        page.profile
+            .container_columns
+            .first()
+            .cloned()
+            .unwrap_or_default()
+    );
+    Ok(args)
 }
 
 /// Open the grid and scroll it until `target` is satisfied or nothing more loads.
 pub fn load_grid(page: &mut Page, target: &Target) -> Result<u32, DriverError> {
     page.step("open containers page");
-    let boxed = js_str(&page.selector("containers_box")?);
-    let rows = js_str(&page.selector("container_rows")?);
-    let loading = js_str(&page.selector("loading")?);
-    let markers = page.marker_js();
+    let mut args = grid_args(page, &[])?;
     page.goto(&page.profile.containers_url.clone())?;
-    let state: String = page.wait_for_new_page(
+    let opened: State = page.wait_new_page_js(
         "the containers grid",
-        &format!(
-            "const m = {markers}; if (m) return m; \
-             if (!document.querySelector({boxed})) return null; \
-             if (document.querySelectorAll({rows}).length > 0) return 'ok'; \
-             return document.readyState === 'complete' && !document.querySelector({loading}) ? 'ok' : null;"
-        ),
+        &format!("{GRID}\n{GRID_OPEN}"),
+        &args,
     )?;
-    match state.as_str() {
-        "ok" => {}
-        "logged_out" => return Err(DriverError::LoggedOut),
-        _ => {
-            return Err(DriverError::unexpected(
-                "open containers page",
-                "the containers grid, got 403 Forbidden",
-            ));
-        }
+    if opened.state != "ok" {
+        return Err(page.marker_error(&opened.state, "the containers grid"));
     }
 
     page.step("scroll containers grid");
-    let id_index = column_index(page, "Container #")?;
     let (want_id, want_count, scroll) = match target {
-        Target::Container(id) => (js_str(id), 0, true),
-        Target::Count(n) => ("null".to_string(), *n, true),
-        Target::All => ("null".to_string(), 0, true),
-        Target::FirstPage => ("null".to_string(), 0, false),
+        Target::Container(id) => (json!(id), 0, true),
+        Target::Count(n) => (Value::Null, *n, true),
+        Target::All => (Value::Null, 0, true),
+        Target::FirstPage => (Value::Null, 0, false),
     };
-    let remaining_ms = page.remaining().as_millis() as u64;
-    let settle = page.profile.scroll_settle_ms;
-    // One evaluation runs the whole loop inside the page: each cycle scrolls the box to its
-    // bottom, waits for the loader to come and go, and stops when the target is loaded or
-    // no loader came within the settle time and no row was added.
-    let outcome: ScrollOutcome = page.eval_async(&format!(
-        "const box = document.querySelector({boxed}); const deadline = Date.now() + {remaining_ms}; \
-         const count = () => document.querySelectorAll({rows}).length; \
-         const loading = () => !!document.querySelector({loading}); \
-         const tick = () => new Promise(r => setTimeout(r, 15)); \
-         const found = (id) => [...document.querySelectorAll({rows})].some(tr => {{ \
-             const td = tr.querySelectorAll('td')[{id_index}]; return td && td.textContent.trim() === id; }}); \
-         const wantId = {want_id}; const wantCount = {want_count}; let cycles = 0; \
-         while (true) {{ \
-           while (loading()) {{ if (Date.now() > deadline) return {{state: 'timeout', cycles}}; await tick(); }} \
-           if (!{scroll}) break; \
-           if (wantId !== null && found(wantId)) break; \
-           if (wantCount > 0 && count() >= wantCount) break; \
-           const before = count(); \
-           box.scrollTop = box.scrollHeight; box.dispatchEvent(new Event('scroll')); cycles++; \
-           const settleUntil = Date.now() + {settle}; \
-           while (!loading() && count() === before && Date.now() < settleUntil) await tick(); \
-           while (loading()) {{ if (Date.now() > deadline) return {{state: 'timeout', cycles}}; await tick(); }} \
-           if (count() === before) break; \
-         }} \
-         return {{state: 'ok', cycles}};"
-    ))?;
-    if outcome.state != "ok" {
-        return Err(DriverError::Timeout {
+    let p = &page.profile;
+    args["want_id"] = want_id;
+    args["want_count"] = json!(want_count);
+    args["scroll"] = json!(scroll);
+    args["settle_ms"] = json!(p.scroll_settle_ms);
+    args["settle_max_ms"] = json!(p.scroll_settle_max_ms.max(p.scroll_settle_ms));
+    args["idle_rounds"] = json!(p.scroll_idle_rounds.max(1));
+    args["first_rows_ms"] = json!(p.first_rows_wait_ms);
+    args["remaining_ms"] = json!(page.remaining().as_millis() as u64);
+    let outcome: State = page.run_js_async(&format!("{GRID}\n{GRID_SCROLL}"), &args)?;
+    match outcome.state.as_str() {
+        "ok" | "no_rows" => Ok(outcome.cycles),
+        "timeout" => Err(DriverError::Timeout {
             step: "scroll containers grid (waiting for rows to load)".into(),
-        });
+        }),
+        "rows_unmatched" => Err(DriverError::unexpected(
+            "scroll containers grid",
+            format!(
+                "grid rows matching portal.selectors.container_rows (the grid shows {} container \
+                 numbers, but no row strategy matched a row of ten or more cells)",
+                outcome.ids
+            ),
+        )),
+        "no_box" => Err(DriverError::unexpected(
+            "scroll containers grid",
+            "the grid box (portal.selectors.containers_box)",
+        )),
+        other => Err(page.marker_error(other, "the containers grid")),
     }
-    Ok(outcome.cycles)
-}
-
-/// The index of a column among the row's cells, found from the header's text.
-fn column_index(page: &Page, name: &str) -> Result<usize, DriverError> {
-    let headers = js_str(&page.selector("container_headers")?);
-    let index: Option<usize> = page.eval(&format!(
-        "const i = [...document.querySelectorAll({headers})].findIndex(th => th.textContent.trim() === {n}); \
-         return i < 0 ? null : i;",
-        n = js_str(name)
-    ))?;
-    index.ok_or_else(|| {
-        DriverError::unexpected(
-            page.step_name(),
-            format!("a '{name}' column in the containers grid"),
-        )
-    })
 }
 
 /// Read every loaded row, columns in `portal.container_columns` order.
 pub fn read_rows(page: &mut Page) -> Result<Vec<Vec<String>>, DriverError> {
     page.step("read containers grid");
-    let headers = js_str(&page.selector("container_headers")?);
-    let rows = js_str(&page.selector("container_rows")?);
-    let columns =
-        serde_json::to_string(&page.profile.container_columns).expect("strings serialise");
-    let read: Result<Vec<Vec<String>>, String> = page
-        .eval::<serde_json::Value>(&format!(
-            "const names = [...document.querySelectorAll({headers})].map(th => th.textContent.trim()); \
-             const wanted = {columns}; const idx = wanted.map(w => names.indexOf(w)); \
-             const missing = wanted.filter((w, i) => idx[i] < 0); \
-             if (missing.length) return {{missing}}; \
-             return {{rows: [...document.querySelectorAll({rows})].map(tr => {{ \
-               const tds = tr.querySelectorAll('td'); return idx.map(i => tds[i] ? tds[i].textContent.trim() : ''); }})}};"
-        ))
-        .map(|v| {
-            if let Some(missing) = v.get("missing") {
-                Err(missing.to_string())
-            } else {
-                serde_json::from_value(v["rows"].clone()).map_err(|e| e.to_string())
-            }
-        })?;
-    read.map_err(|m| {
-        DriverError::unexpected("read containers grid", format!("the grid columns {m}"))
-    })
+    let args = grid_args(page, &[])?;
+    let read: Value = page.run_js(&format!("{GRID}\n{GRID_READ}"), &args)?;
+    if let Some(missing) = read.get("missing") {
+        return Err(DriverError::unexpected(
+            "read containers grid",
+            format!(
+                "the grid columns {missing} (headers found: {})",
+                read["headers"]
+            ),
+        ));
+    }
+    serde_json::from_value(read["rows"].clone())
+        .map_err(|e| DriverError::unexpected("read containers grid", format!("rows of text ({e})")))
 }
 
 /// Load the grid and read it.
@@ -192,53 +185,55 @@ pub fn container_detail(
     let wanted = container_id.trim().to_uppercase();
     load_grid(page, &Target::Container(wanted.clone()))?;
     page.step("expand container row");
-    let rows = js_str(&page.selector("container_rows")?);
-    let detail_row = js_str(&page.selector("detail_row")?);
-    let id_index = column_index(page, "Container #")?;
-    let clicked: bool = page.eval(&format!(
-        "const tr = [...document.querySelectorAll({rows})].find(tr => {{ \
-           const td = tr.querySelectorAll('td')[{id_index}]; return td && td.textContent.trim() === {id}; }}); \
-         if (!tr) return false; \
-         const next = tr.nextElementSibling; \
-         if (!(next && next.matches({detail_row}))) tr.click(); \
-         window.__emodalRow = tr; return true;",
-        id = js_str(&wanted)
-    ))?;
-    if !clicked {
-        return Err(DriverError::NotFound(format!(
-            "container {wanted} is not in this account's containers"
-        )));
-    }
-    page.step("read container detail");
-    let label = js_str(&page.selector("detail_label")?);
-    let value = js_str(&page.selector("detail_value")?);
-    let flow = js_str(&page.selector("timeline")?);
-    let flow_row = js_str(&page.selector("timeline_row")?);
-    let flow_label = js_str(&page.selector("timeline_label")?);
-    let divider = js_str(&page.selector("timeline_divider")?);
-    let done = js_str(&page.selector("timeline_done_class")?);
-    let pending = js_str(&page.selector("timeline_pending_classes")?);
-    let raw: RawDetail = page.wait_for(
-        "the expanded row's detail card",
-        &format!(
-            "const d = window.__emodalRow && window.__emodalRow.nextElementSibling; \
-             if (!d || !d.matches({detail_row})) return null; \
-             const labels = [...d.querySelectorAll({label})]; \
-             const f = d.querySelector({flow}); \
-             if (!labels.length || !f) return null; \
-             const fields = labels.map(l => {{ let v = l.nextElementSibling; \
-               while (v && !v.matches({value})) v = v.nextElementSibling; \
-               return [l.textContent.trim(), v ? v.textContent.trim() : '']; }}); \
-             const pend = {pending}.split(' '); \
-             const timeline = [...f.querySelectorAll({flow_row})].map(r => {{ \
-               const s = r.querySelectorAll({flow_label}); const dv = r.querySelector({divider}); \
-               const c = dv ? [...dv.classList] : []; \
-               const status = c.includes({done}) && !pend.some(p => c.includes(p)) ? 'completed' : 'pending'; \
-               return {{milestone: s[0] ? s[0].textContent.trim() : '', date: s[1] ? s[1].textContent.trim() : '', status}}; }}) \
-               .filter(m => m.milestone); \
-             return {{fields, timeline}};"
-        ),
+    let mut args = grid_args(
+        page,
+        &[
+            "row_expander",
+            "detail_label",
+            "detail_value",
+            "timeline",
+            "timeline_row",
+            "timeline_label",
+            "timeline_divider",
+        ],
     )?;
+    args["id"] = json!(wanted);
+    args["expand_words"] = json!(page.profile.texts.expand_words);
+    args["done_class"] = json!(page.selector("timeline_done_class")?);
+    args["pending_classes"] = json!(
+        page.selector("timeline_pending_classes")?
+            .split([' ', ','])
+            .filter(|c| !c.is_empty())
+            .collect::<Vec<_>>()
+    );
+    let expanded: State = page.run_js(&format!("{GRID}\n{ROW_EXPAND}"), &args)?;
+    let wait = match expanded.state.as_str() {
+        "missing" => {
+            return Err(DriverError::NotFound(format!(
+                "container {wanted} is not in this account's containers"
+            )));
+        }
+        "row_clicked" => ROW_CLICK_WAIT,
+        _ => DETAIL_WAIT,
+    };
+    page.step("read container detail");
+    let raw: Option<RawDetail> = page.wait_js_within(
+        wait,
+        "the expanded row's detail card",
+        &format!("{GRID}\n{ROW_DETAIL}"),
+        &args,
+    )?;
+    let Some(raw) = raw else {
+        return Err(if expanded.state == "row_clicked" {
+            DriverError::NotFound(format!(
+                "container {wanted} has no details on the portal (its row has no expand control)"
+            ))
+        } else {
+            DriverError::Timeout {
+                step: "read container detail (waiting for the expanded row's card)".into(),
+            }
+        });
+    };
     page.snap("container expanded");
     let mut timeline = raw.timeline;
     // The page lists the oldest milestone first; clients get the newest first.

@@ -3,10 +3,12 @@
 //! The login is split in two browser jobs around the captcha solve, which is async HTTP and
 //! takes seconds to minutes: the browser thread is not held while 2captcha works.
 
-use super::page::{js_lower_list, js_str};
+use super::page::js_str;
 use super::{DriverError, Page};
 use crate::secret::Secret;
 use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 /// What the login page tells the captcha solver.
 #[derive(Debug, Clone, Deserialize)]
@@ -14,6 +16,17 @@ pub struct LoginForm {
     pub site_key: String,
     pub page_url: String,
 }
+
+const LOGIN_OPEN: &str = include_str!("js/login_open.js");
+const LOGIN_FILL: &str = include_str!("js/login_fill.js");
+const LOGIN_SUBMIT: &str = include_str!("js/login_submit.js");
+const LOGIN_AFTER: &str = include_str!("js/login_after.js");
+
+/// How long the page after LOGIN may stay the same non-app page (an identity or Welcome
+/// page) before the driver opens the app itself.
+const HOP_SETTLE: Duration = Duration::from_millis(1500);
+/// Interstitial prompts pressed at most this often in one login.
+const MAX_PROMPTS: u32 = 5;
 
 #[derive(Deserialize)]
 struct Probe {
@@ -24,31 +37,51 @@ struct Probe {
     url: String,
 }
 
+#[derive(Deserialize)]
+struct Filled {
+    ok: bool,
+    #[serde(default)]
+    why: String,
+}
+
+#[derive(Deserialize)]
+struct After {
+    state: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    text: String,
+}
+
+fn login_args(page: &Page) -> Result<Value, DriverError> {
+    let mut args = page.args(&[
+        "username",
+        "password",
+        "recaptcha",
+        "recaptcha_response",
+        "submit",
+        "keepalive_ready",
+    ])?;
+    let t = &page.profile.texts;
+    let lower = |v: &[String]| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
+    args["bad_credentials"] = json!(lower(&t.bad_credentials));
+    args["captcha_error"] = json!(lower(&t.captcha_error));
+    args["prompt_buttons"] = json!(t.prompt_buttons);
+    Ok(args)
+}
+
 /// Open the login page and read the reCAPTCHA site key.
 pub fn open_login(page: &mut Page) -> Result<LoginForm, DriverError> {
     page.step("open login page");
-    let user = js_str(&page.selector("username")?);
-    let recaptcha = js_str(&page.selector("recaptcha")?);
-    let markers = page.marker_js();
+    let args = login_args(page)?;
     page.goto(&page.profile.login_url.clone())?;
-    let probe: Probe = page.wait_for_new_page(
-        "the login form",
-        &format!(
-            "const m = {markers}; if (m) return {{state: m}}; \
-             const r = document.querySelector({recaptcha}); \
-             if (document.querySelector({user}) && r) \
-               return {{state: 'form', site_key: r.getAttribute('data-sitekey') || '', url: location.href}}; \
-             return null;"
-        ),
+    let probe: Probe = page.wait_new_page_js(
+        "the login form with a reCAPTCHA site key (data-sitekey or the anchor iframe's k)",
+        LOGIN_OPEN,
+        &args,
     )?;
     if probe.state != "form" {
         return Err(page.marker_error(&probe.state, "the login form"));
-    }
-    if probe.site_key.is_empty() {
-        return Err(DriverError::unexpected(
-            "open login page",
-            "a reCAPTCHA site key (data-sitekey)",
-        ));
     }
     Ok(LoginForm {
         site_key: probe.site_key,
@@ -56,8 +89,9 @@ pub fn open_login(page: &mut Page) -> Result<LoginForm, DriverError> {
     })
 }
 
-/// Fill the form, hand the captcha token to the page, submit, and verify that the app
-/// opened. Success is judged by the app's own element, never by the host name.
+/// Fill the form, hand the captcha token to the page, submit, and verify that the portal
+/// knows us. Success is judged by the app's own element on the keep-alive page, never by a
+/// host name: after the identity hop the real portal lands on a Welcome page of another host.
 pub fn submit_login(
     page: &mut Page,
     username: &str,
@@ -65,77 +99,75 @@ pub fn submit_login(
     token: &str,
 ) -> Result<String, DriverError> {
     page.step("fill login form");
-    let user = js_str(&page.selector("username")?);
-    let pass = js_str(&page.selector("password")?);
-    let recaptcha = js_str(&page.selector("recaptcha")?);
-    let response = js_str(&page.selector("recaptcha_response")?);
-    let submit = js_str(&page.selector("submit")?);
-    let app_ready = js_str(&page.selector("app_ready")?);
-    let filled: bool = page.eval(&format!(
-        "const set = (sel, v) => {{ const e = document.querySelector(sel); if (!e) return false; \
-           e.focus(); e.value = v; e.dispatchEvent(new Event('input', {{bubbles: true}})); \
-           e.dispatchEvent(new Event('change', {{bubbles: true}})); e.blur(); return true; }}; \
-         if (!set({user}, {u}) || !set({pass}, {p})) return false; \
-         const t = document.querySelector({response}); if (!t) return false; \
-         t.style.display = 'block'; t.value = {tok}; t.innerHTML = {tok}; \
-         t.dispatchEvent(new Event('input', {{bubbles: true}})); t.style.display = 'none'; \
-         const w = document.querySelector({recaptcha}); const cb = w && w.getAttribute('data-callback'); \
-         if (cb && typeof window[cb] === 'function') window[cb]({tok}); \
-         return true;",
-        u = js_str(username),
-        p = js_str(password.expose()),
-        tok = js_str(token),
-    ))?;
-    if !filled {
-        return Err(DriverError::unexpected(
-            "fill login form",
-            "the username, password and g-recaptcha-response fields",
-        ));
+    let mut args = login_args(page)?;
+    args["username"] = json!(username);
+    args["password"] = json!(password.expose());
+    args["token"] = json!(token);
+    let filled: Filled = page.run_js(LOGIN_FILL, &args)?;
+    // The password goes no further than this one call.
+    args["password"] = Value::Null;
+    args["token"] = Value::Null;
+    if !filled.ok {
+        return Err(DriverError::unexpected("fill login form", filled.why));
     }
 
     // The LOGIN button stays disabled until the page has seen the token.
-    page.step("wait for the login button");
-    page.wait_for::<bool>(
-        "the login button to enable",
-        &format!(
-            "const b = document.querySelector({submit}); return b && !b.disabled ? true : null;"
-        ),
-    )?;
-
     page.step("submit login");
     page.mark_document()?;
-    page.eval::<bool>(&format!(
-        "document.querySelector({submit}).click(); return true;"
-    ))?;
-    let markers = page.marker_js();
-    let bad = js_lower_list(&page.profile.texts.bad_credentials);
-    let outcome: String = page.wait_for_new_page(
-        "the app home or a login error",
-        &format!(
-            "if (document.querySelector({app_ready})) return 'app'; \
-             const t = document.body.innerText.toLowerCase(); \
-             if ({bad}.some(x => t.includes(x))) return 'bad_credentials'; \
-             const m = {markers}; if (m) return m; \
-             if (document.querySelector({user})) return 'login_form'; \
-             return null;"
-        ),
-    )?;
-    match outcome.as_str() {
-        "app" => Ok(page.url()),
-        "bad_credentials" => Err(DriverError::BadCredentials),
-        "login_form" => {
-            let captcha = js_lower_list(&page.profile.texts.captcha_error);
-            let said: bool = page.eval(&format!(
-                "const t = document.body.innerText.toLowerCase(); return {captcha}.some(x => t.includes(x));"
-            ))?;
-            Err(DriverError::CaptchaRejected(if said {
-                String::new()
-            } else {
-                " (the login form came back without a recognised error)".into()
-            }))
+    page.wait_js::<bool>("the login button to enable", LOGIN_SUBMIT, &args)?;
+
+    page.step("follow the identity hop");
+    let mut prompts = 0;
+    let mut other: Option<(String, Instant)> = None;
+    loop {
+        let got: Option<After> = match page.run_js(LOGIN_AFTER, &args) {
+            Ok(v) => v,
+            Err(e @ DriverError::Browser(_)) => return Err(e),
+            Err(_) => None,
+        };
+        match got {
+            None => other = None,
+            Some(a) => match a.state.as_str() {
+                "app" => break,
+                "bad_credentials" => return Err(DriverError::BadCredentials),
+                "captcha" => return Err(DriverError::CaptchaRejected(String::new())),
+                "login_form" => {
+                    return Err(DriverError::CaptchaRejected(
+                        " (the login form came back without a recognised error)".into(),
+                    ));
+                }
+                "prompt" => {
+                    prompts += 1;
+                    tracing::info!(event = "login_prompt_pressed", button = %a.text);
+                    if prompts > MAX_PROMPTS {
+                        return Err(DriverError::unexpected(
+                            "follow the identity hop",
+                            format!("the app, got prompt after prompt (last: '{}')", a.text),
+                        ));
+                    }
+                    other = None;
+                }
+                "other" => match &other {
+                    Some((url, since)) if *url == a.url => {
+                        if since.elapsed() >= HOP_SETTLE {
+                            break;
+                        }
+                    }
+                    _ => other = Some((a.url, Instant::now())),
+                },
+                marker => return Err(page.marker_error(marker, "the app after login")),
+            },
         }
-        other => Err(page.marker_error(other, "the app home after login")),
+        if page.remaining() < Duration::from_millis(20) {
+            return Err(DriverError::Timeout {
+                step: "follow the identity hop (waiting for the app or a login error)".into(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
+    // Wherever the hop landed (the app, a Welcome page), the portal knows us only if its
+    // app opens.
+    check_logged_in(page)
 }
 
 /// Open the keep-alive page and check that the portal still knows us: the page must show

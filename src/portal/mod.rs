@@ -11,22 +11,27 @@
 //! | `page` | evaluate, navigate, wait for page states, debug screenshots |
 //! | `login` | the token-method login and the logged-in check |
 //! | `containers` | the grid, its rows, a row's detail card and timeline |
-//! | `appointments` | the appointment wizard and My Appointments |
+//! | `appointments` | check, book (and decide the outcome), My Appointments |
+//! | `wizard` | the appointment wizard's steps |
+//! | `bundle` | failure bundles: the page and the profile's strategies when a step fails |
 //! | `error` | `DriverError`, sorted by what the supervisor should do |
 
 mod appointments;
 mod browser;
+mod bundle;
 mod cdp;
 mod containers;
 mod error;
 mod login;
 mod page;
+mod wizard;
 
 pub use appointments::{
     AppointmentList, AvailableTimes, Booked, ContainerType, Visit, check_appointments,
     make_appointment, my_appointments,
 };
 pub use browser::{BrowserHandle, live_browsers, process_alive, scratch_dir};
+pub use bundle::capture as capture_bundle;
 pub use containers::{ContainerDetail, Grid, Milestone, Target, container_detail, read_grid};
 pub use error::DriverError;
 pub use login::{LoginForm, check_logged_in, open_login, submit_login};

@@ -11,10 +11,14 @@ use headless_chrome::Browser;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_millis(10);
+
+/// The helpers every driver script starts with (`js/lib.js`).
+const LIB: &str = include_str!("js/lib.js");
 
 pub struct Page {
     // Field order matters: our connection closes before the browser that owns Chrome.
@@ -28,6 +32,9 @@ pub struct Page {
     step: String,
     deadline: Instant,
     debug: Option<DebugShots>,
+    /// Profile selector keys the current job asked for: a failure bundle reports what each
+    /// of their strategies finds on the page the job stopped at.
+    used: RefCell<BTreeSet<String>>,
 }
 
 /// A labelled screenshot taken for a `debug: true` request.
@@ -59,6 +66,7 @@ impl Page {
             step: String::new(),
             deadline: Instant::now(),
             debug: None,
+            used: RefCell::new(BTreeSet::new()),
         }
     }
 
@@ -66,6 +74,17 @@ impl Page {
     pub(super) fn begin(&mut self, step: &str, deadline: Instant) {
         self.step = step.to_string();
         self.deadline = deadline;
+        self.used.borrow_mut().clear();
+    }
+
+    /// The profile keys used since the job began.
+    pub fn used_keys(&self) -> Vec<String> {
+        self.used.borrow().iter().cloned().collect()
+    }
+
+    /// Give a job that is failing a little time of its own (to gather a failure bundle).
+    pub(super) fn extend_deadline(&mut self, by: Duration) {
+        self.deadline = Instant::now() + by;
     }
 
     /// Rename the current step, keeping the job's deadline.
@@ -83,10 +102,127 @@ impl Page {
     }
 
     pub fn selector(&self, key: &str) -> Result<String, DriverError> {
-        self.profile
-            .selector(key)
-            .map(str::to_string)
-            .map_err(DriverError::Invalid)
+        self.used.borrow_mut().insert(key.to_string());
+        self.profile.selector(key).map_err(DriverError::Invalid)
+    }
+
+    /// A selector's ordered strategies.
+    pub fn strategies(&self, key: &str) -> Result<Vec<String>, DriverError> {
+        self.used.borrow_mut().insert(key.to_string());
+        self.profile.strategies(key).map_err(DriverError::Invalid)
+    }
+
+    /// Arguments for a script from `js/`: `sel` maps each of `keys` to its strategies, plus
+    /// the profile texts every script may use (icon words, logged-out and forbidden texts).
+    pub fn args(&self, keys: &[&str]) -> Result<Value, DriverError> {
+        let mut sel = serde_json::Map::new();
+        for k in keys {
+            sel.insert((*k).to_string(), json!(self.strategies(k)?));
+        }
+        let lower = |v: &[String]| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
+        Ok(json!({
+            "sel": sel,
+            "icon_words": self.profile.texts.icon_words,
+            "logged_out": lower(&self.profile.texts.logged_out),
+            "forbidden": lower(&self.profile.texts.forbidden),
+        }))
+    }
+
+    /// Run `body` (a script from `js/`, a function body that returns a value) with `args`
+    /// bound to `A` and the helpers of `js/lib.js` in scope.
+    pub fn run_js<T: DeserializeOwned>(&self, body: &str, args: &Value) -> Result<T, DriverError> {
+        self.eval(&compose(body, args))
+    }
+
+    /// [`Page::run_js`] for a body that may `await`.
+    pub fn run_js_async<T: DeserializeOwned>(
+        &self,
+        body: &str,
+        args: &Value,
+    ) -> Result<T, DriverError> {
+        self.eval_async(&compose(body, args))
+    }
+
+    /// [`Page::wait_for`] on a script from `js/`.
+    pub fn wait_js<T: DeserializeOwned>(
+        &self,
+        expected: &str,
+        body: &str,
+        args: &Value,
+    ) -> Result<T, DriverError> {
+        self.wait_for(expected, &compose(body, args))
+    }
+
+    /// [`Page::wait_for_new_page`] on a script from `js/`.
+    pub fn wait_new_page_js<T: DeserializeOwned>(
+        &self,
+        expected: &str,
+        body: &str,
+        args: &Value,
+    ) -> Result<T, DriverError> {
+        self.wait_for_new_page(expected, &compose(body, args))
+    }
+
+    /// [`Page::wait_js`] for a body that may `await`.
+    pub fn wait_js_async<T: DeserializeOwned>(
+        &self,
+        expected: &str,
+        body: &str,
+        args: &Value,
+    ) -> Result<T, DriverError> {
+        self.wait_for_async(expected, &compose(body, args))
+    }
+
+    /// [`Page::wait_js_async`] for at most `within`: `None` when that passes first.
+    pub fn wait_js_async_within<T: DeserializeOwned>(
+        &mut self,
+        within: Duration,
+        expected: &str,
+        body: &str,
+        args: &Value,
+    ) -> Result<Option<T>, DriverError> {
+        let job_deadline = self.deadline;
+        let short = Instant::now() + within;
+        if short >= job_deadline {
+            return self.wait_js_async(expected, body, args).map(Some);
+        }
+        self.deadline = short;
+        let got = self.wait_js_async(expected, body, args);
+        self.deadline = job_deadline;
+        match got {
+            Ok(v) => Ok(Some(v)),
+            Err(DriverError::Timeout { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Page::wait_js`] for at most `within`: `None` when that passes first (the job's own
+    /// deadline still ends the wait with a timeout error).
+    pub fn wait_js_within<T: DeserializeOwned>(
+        &mut self,
+        within: Duration,
+        expected: &str,
+        body: &str,
+        args: &Value,
+    ) -> Result<Option<T>, DriverError> {
+        let job_deadline = self.deadline;
+        let short = Instant::now() + within;
+        if short >= job_deadline {
+            return self.wait_js(expected, body, args).map(Some);
+        }
+        self.deadline = short;
+        let got = self.wait_js(expected, body, args);
+        self.deadline = job_deadline;
+        match got {
+            Ok(v) => Ok(Some(v)),
+            Err(DriverError::Timeout { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The page's HTML (for failure bundles).
+    pub fn html(&self) -> Result<String, DriverError> {
+        self.eval("return document.documentElement ? document.documentElement.outerHTML : '';")
     }
 
     /// The page's current URL.
@@ -190,8 +326,25 @@ impl Page {
         expected: &str,
         js: &str,
     ) -> Result<T, DriverError> {
+        self.poll(expected, || self.eval::<Option<T>>(js))
+    }
+
+    /// [`Page::wait_for`] for an async function body (it may `await`).
+    pub fn wait_for_async<T: DeserializeOwned>(
+        &self,
+        expected: &str,
+        js: &str,
+    ) -> Result<T, DriverError> {
+        self.poll(expected, || self.eval_async::<Option<T>>(js))
+    }
+
+    fn poll<T>(
+        &self,
+        expected: &str,
+        check: impl Fn() -> Result<Option<T>, DriverError>,
+    ) -> Result<T, DriverError> {
         loop {
-            match self.eval::<Option<T>>(js) {
+            match check() {
                 Ok(Some(v)) => return Ok(v),
                 Ok(None) => {}
                 Err(e @ DriverError::Browser(_)) => return Err(e),
@@ -339,6 +492,10 @@ impl Page {
             .decode(data)
             .map_err(|e| DriverError::unexpected(&self.step, format!("a PNG screenshot ({e})")))
     }
+}
+
+fn compose(body: &str, args: &Value) -> String {
+    format!("const A = {args};\n{LIB}\n{body}")
 }
 
 /// A JavaScript string literal (JSON is valid JavaScript).

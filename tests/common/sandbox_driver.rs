@@ -23,6 +23,10 @@ pub fn settings(extra: &[(&str, &str)]) -> SandboxSettings {
         ("sandbox.captcha_solve_delay_ms", "50"),
         ("sandbox.render_delay_ms", "0"),
     ];
+    let generation = std::env::var("EMODAL_TEST_GENERATION").unwrap_or_default();
+    if !generation.is_empty() {
+        o.push(("sandbox.generation", &generation));
+    }
     o.extend_from_slice(extra);
     Settings::from_overrides(&o).expect("settings").sandbox
 }
@@ -206,6 +210,11 @@ impl Driver {
         Ok(())
     }
 
+    /// A real mouse click on the element a JS expression evaluates to.
+    pub fn click_element(&self, element_js: &str) -> Result<()> {
+        self.click_js(element_js, element_js)
+    }
+
     pub fn click(&self, selector: &str) -> Result<()> {
         self.click_js(
             selector,
@@ -305,8 +314,9 @@ impl Driver {
         self.login_with(base, user, password, token, false)
     }
 
-    /// As [`Driver::login`]; with `via_callback` the token goes to the widget's
-    /// `data-callback` function, as solver scripts do, instead of into the textarea.
+    /// As [`Driver::login`]; with `via_callback` the token goes to the callback registered in
+    /// `___grecaptcha_cfg.clients[0]` (found by walking its nested objects, as solver scripts
+    /// do), instead of into the textarea.
     pub fn login_with(
         &self,
         base: &str,
@@ -329,7 +339,10 @@ impl Driver {
         let token = serde_json::to_string(token)?;
         if via_callback {
             self.eval(&format!(
-                "window[document.querySelector('div.g-recaptcha').getAttribute('data-callback')]({token})"
+                "(function find(o, depth) {{ if (!o || typeof o !== 'object' || depth > 4) return null; \
+                   if (o.sitekey && typeof o.callback === 'function') return o.callback; \
+                   for (const k of Object.keys(o)) {{ const f = find(o[k], depth + 1); if (f) return f; }} \
+                   return null; }})(window.___grecaptcha_cfg.clients[0], 0)({token})"
             ))?;
         } else {
             self.eval(&format!(

@@ -50,6 +50,11 @@ pub async fn start(overrides: &[(&str, &str)]) -> TestApp {
         ("sessions.restart_backoff_max_ms", "500"),
         ("log.filter", "warn"),
     ];
+    // CI runs the driver tests once per portal generation the sandbox can play.
+    let generation = std::env::var("EMODAL_TEST_GENERATION").unwrap_or_default();
+    if !generation.is_empty() {
+        all.push(("sandbox.generation", &generation));
+    }
     all.extend_from_slice(overrides);
     let mut settings = Settings::from_overrides(&all).expect("settings");
     emodal_api::telemetry::init(&settings.log);

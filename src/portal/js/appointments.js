@@ -1,0 +1,60 @@
+/* My Appointments helpers and operations (after lib.js), chosen by A.op. The real list is
+ * reached through a loading route and scrolls with the window. */
+const heads = () => pick(A.sel.appointments_headers).filter(vis);
+const cellsOfRow = r => pick(A.sel.appointments_cells, r);
+const rowsNow = () => { const n = heads().length; return pick(A.sel.appointments_rows).filter(r => cellsOfRow(r).length === n && n > 0); };
+const boxOf = c => c.closest('mat-checkbox, .mat-checkbox, .mat-mdc-checkbox');
+const isTicked = c => !!c && (c.checked || c.getAttribute('aria-checked') === 'true');
+const rowBox = r => pick(A.sel.appointments_row_checkbox, r)[0];
+const tick = c => { const h = boxOf(c); const t = (h && (h.querySelector('label') || h)) || c; press(vis(t) ? t : c); };
+switch (A.op) {
+case 'opened': {
+  if (document.readyState !== 'complete') return null;
+  const m = marker(); if (m) return {state: m};
+  if (pick(A.sel.username).length) return {state: 'logged_out'};
+  if (A.loading_marks.some(w => location.href.toLowerCase().includes(w))) return null;
+  if (!heads().length || busy(document)) return null;
+  return {state: 'ok'};
+}
+case 'load_all': {
+  const deadline = Date.now() + A.remaining_ms;
+  let idle = 0, slowest = 0;
+  while (Date.now() < deadline) {
+    const before = rowsNow().length; const t0 = Date.now();
+    window.scrollTo(0, document.body.scrollHeight);
+    const last = rowsNow()[before - 1]; if (last) last.scrollIntoView({block: 'end'});
+    window.dispatchEvent(new Event('scroll'));
+    const windowMs = Math.min(A.settle_max_ms, Math.max(A.settle_ms, 3 * slowest));
+    let grew = false;
+    while (Date.now() < deadline) {
+      if (rowsNow().length > before) { grew = true; break; }
+      if (!busy(document) && Date.now() - t0 >= windowMs) break;
+      await sleep(30);
+    }
+    if (grew) { slowest = Math.max(slowest, Date.now() - t0); idle = 0; while (busy(document) && Date.now() < deadline) await sleep(30); }
+    else if (++idle >= A.idle_rounds) break;
+  }
+  window.scrollTo(0, 0);
+  return rowsNow().length;
+}
+case 'select_all': {
+  const c = pick(A.sel.appointments_master_checkbox)[0];
+  if (!c) return false;
+  const input = c.matches('input') ? c : c.querySelector('input');
+  if (!isTicked(input || c)) tick(input || c);
+  const end = Date.now() + A.wait_ms;
+  while (rowsNow().some(r => !isTicked(rowBox(r))) && Date.now() < end) await sleep(50);
+  /* Rows the master checkbox left out are ticked one by one. */
+  for (const r of rowsNow()) { const b = rowBox(r); if (b && !isTicked(b)) { tick(b); await sleep(20); } }
+  return true;
+}
+case 'read': {
+  const hs = heads();
+  const keep = hs.map((h, i) => i).filter(i => !hs[i].querySelector('input[type=checkbox]') && clean(hs[i]));
+  const rs = rowsNow();
+  return {columns: keep.map(i => clean(hs[i])),
+    rows: rs.map(r => { const c = cellsOfRow(r); return keep.map(i => c[i] ? clean(c[i]) : ''); }),
+    selected: rs.filter(r => isTicked(rowBox(r))).length};
+}
+default: throw new Error('unknown appointments operation ' + A.op);
+}

@@ -1,0 +1,62 @@
+/* Helpers every driver script starts with. `A` holds the script's arguments (profile
+ * selectors as ordered strategy lists, texts, values); nothing here knows a selector.
+ * Scripts are function bodies: they `return` a JSON-serialisable value. */
+const norm = s => (s || '').replace(/\s+/g, ' ').trim();
+const low = s => norm(s).toLowerCase();
+/* A label without its required marker or colon: "Trucking company *" -> "trucking company". */
+const bare = s => low(s).replace(/[\s:*]+$/, '');
+const vis = e => !!e && e.isConnected && [...e.getClientRects()].some(r => r.width > 0 && r.height > 0)
+  && getComputedStyle(e).visibility !== 'hidden';
+const all = (sel, root) => { try { return [...(root || document).querySelectorAll(sel)]; } catch (e) { return []; } };
+/* The elements of the first strategy (CSS selector) that matches anything. */
+const pick = (strategies, root) => {
+  for (const s of strategies || []) { const found = all(s, root); if (found.length) return found; }
+  return [];
+};
+const pickVis = (strategies, root) => {
+  for (const s of strategies || []) { const found = all(s, root).filter(vis); if (found.length) return found; }
+  return [];
+};
+/* Icon ligatures (mat-icon text such as keyboard_arrow_right, info, more_vert) are not data. */
+const ICONS = new Set((A.icon_words || []).map(w => w.toLowerCase()));
+const ICON_SEL = 'mat-icon, .mat-icon, .material-icons, [class*="material-icons"], [class*="material-symbols"]';
+const clean = el => {
+  if (!el) return '';
+  const c = el.cloneNode(true);
+  c.querySelectorAll(ICON_SEL).forEach(i => i.remove());
+  let words = norm(c.textContent).split(' ');
+  while (words.length && ICONS.has(words[0].toLowerCase())) words.shift();
+  while (words.length && ICONS.has(words[words.length - 1].toLowerCase())) words.pop();
+  return words.join(' ');
+};
+const isIconWord = s => ICONS.has(low(s));
+const busy = root => pickVis(A.sel && A.sel.loading, root).length > 0;
+const setValue = (i, v) => {
+  i.focus();
+  const d = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(i), 'value');
+  if (d && d.set) d.set.call(i, v); else i.value = v;
+  i.dispatchEvent(new Event('input', {bubbles: true}));
+  i.dispatchEvent(new Event('change', {bubbles: true}));
+};
+const key = (e, k, code) => e.dispatchEvent(new KeyboardEvent('keydown',
+  {key: k, code: k, keyCode: code, which: code, bubbles: true, cancelable: true}));
+/* A click as a person makes it: pointer and mouse events at the element's centre. */
+const press = e => {
+  e.scrollIntoView({block: 'center', inline: 'center'});
+  const r = e.getBoundingClientRect();
+  const o = {bubbles: true, cancelable: true, view: window, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2};
+  e.dispatchEvent(new PointerEvent('pointerdown', o)); e.dispatchEvent(new MouseEvent('mousedown', o));
+  e.dispatchEvent(new PointerEvent('pointerup', o)); e.dispatchEvent(new MouseEvent('mouseup', o));
+  e.click();
+};
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+/* The page's state as the profile's texts describe it, or null. */
+const marker = () => {
+  const t = ((document.body && document.body.innerText) || '').toLowerCase() + ' ' + document.title.toLowerCase();
+  if ((A.logged_out || []).some(x => t.includes(x))) return 'logged_out';
+  if ((A.forbidden || []).some(x => t.includes(x))) return 'forbidden';
+  const nav = performance.getEntriesByType('navigation')[0];
+  const status = nav && nav.responseStatus;
+  if (status >= 500) return 'http_' + status;
+  return null;
+};
