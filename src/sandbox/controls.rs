@@ -16,6 +16,10 @@ struct ConfigChange {
     render_delay_ms: Option<u64>,
     captcha_solve_delay_ms: Option<u64>,
     portal_idle_timeout: Option<u64>,
+    after_submit: Option<String>,
+    submit_delay_ms: Option<u64>,
+    full_terminals: Option<Vec<String>>,
+    identity_prompt: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -67,7 +71,31 @@ pub fn handle(state: &State, req: &Req, name: &str) -> Resp {
         }
         (&Method::GET, "config") => json(StatusCode::OK, &state.config_json()),
         (&Method::POST, "config") => match req.json::<ConfigChange>() {
+            Ok(c)
+                if c.after_submit.as_deref().is_some_and(|a| {
+                    !["confirmation", "snackbar", "my_appointments"].contains(&a)
+                }) =>
+            {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "after_submit must be confirmation, snackbar or my_appointments",
+                )
+            }
+            Ok(c)
+                if c.identity_prompt
+                    .as_deref()
+                    .is_some_and(|m| !["always", "never", "sometimes"].contains(&m)) =>
+            {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "identity_prompt must be always, never or sometimes",
+                )
+            }
             Ok(c) => {
+                if let Some(m) = c.identity_prompt {
+                    state.set_identity_prompt(m);
+                }
+                state.set_wizard_config(c.after_submit, c.submit_delay_ms, c.full_terminals);
                 state.set_config(
                     c.render_delay_ms,
                     c.captcha_solve_delay_ms,

@@ -159,6 +159,15 @@ pub struct Container {
     pub timeline: Vec<Milestone>,
     pub passed_pregate: bool,
     pub details: Vec<DetailSection>,
+    /// The grid's round badge after the number: `L` (laden) or `E` (empty); `None` for rows the
+    /// portal shows without one. Display only: the dataset's `Container #` has no badge.
+    pub badge: Option<&'static str>,
+    /// The small grey number the grid shows after TTI/ITSLB tickets (`TTI-1007-88006 396220`).
+    /// Display only: the portal's own export, and the dataset, have the ticket alone.
+    pub ticket_suffix: Option<String>,
+    /// False for containers the portal knows nothing about (every column N/A): their rows
+    /// have no chevron, so no detail card or timeline can be opened.
+    pub expandable: bool,
 }
 
 impl Container {
@@ -174,6 +183,7 @@ impl Container {
         m.insert("booking_number".into(), json!(self.booking_number));
         m.insert("timeline".into(), timeline_json(&self.timeline));
         m.insert("passed_pregate".into(), json!(self.passed_pregate));
+        m.insert("expandable".into(), json!(self.expandable));
         let mut details = Map::new();
         for section in &self.details {
             for (label, value) in &section.fields {
@@ -290,10 +300,13 @@ pub fn generate(seed: u64, username: &str, count: usize, anchor: NaiveDateTime) 
     let mut seen = HashSet::new();
     let mut containers = Vec::with_capacity(count);
     let mut last_booking: Option<String> = None;
+    // Badges come from their own stream so that they do not shift the other values.
+    let mut rb = SplitMix64::for_account(seed, username, "badges");
     for i in 0..count {
         // The first few containers cycle through every (trade, status) pair so that even a small
         // account shows every status; the rest are drawn at random.
-        let c = gen_container(&mut r, i, anchor, &mut seen, &mut last_booking);
+        let mut c = gen_container(&mut r, i, anchor, &mut seen, &mut last_booking);
+        c.badge = badge(&c, &mut rb);
         containers.push(c);
     }
 
@@ -338,6 +351,21 @@ pub fn generate(seed: u64, username: &str, count: usize, anchor: NaiveDateTime) 
         truck_plates,
         export_bookings,
     }
+}
+
+/// `E` while the box travels empty (import returned empty, export not yet loaded), else `L`;
+/// some rows with data show no badge at all, and unknown containers never do.
+fn badge(c: &Container, r: &mut SplitMix64) -> Option<&'static str> {
+    let without = r.chance(12);
+    if !c.expandable || without {
+        return None;
+    }
+    let done = c.timeline.iter().filter(|m| m.completed).count();
+    let empty = match c.columns[C_TRADE].as_str() {
+        "IMPORT" => done >= 8,
+        _ => done <= 1,
+    };
+    Some(if empty { "E" } else { "L" })
 }
 
 fn booking_number(r: &mut SplitMix64) -> String {
@@ -501,19 +529,19 @@ fn gen_container(
 
     // Pregate ticket and statuses.
     let has_ticket = passed_pregate || (trade == Trade::Export && done >= 3);
-    let ticket = if has_ticket {
-        if loc == "TRP1" {
-            format!("TRPCLA-{}-{}", r.range(1000, 1099), r.digits(5))
-        } else {
-            format!(
-                "{loc}-{}-{} {}",
-                r.range(1000, 1099),
-                r.digits(5),
-                r.digits(6)
-            )
+    // Ticket prefixes as the portal writes them; only TTI and ITSLB tickets get the grey
+    // number after them in the grid.
+    let (ticket, ticket_suffix) = if has_ticket {
+        let mmdd = format!("{:02}{:02}", r.range(1, 12), r.range(1, 28));
+        let serial = r.digits(5);
+        match loc {
+            "TRP1" => (format!("TRPCLA-{mmdd}-{serial}"), None),
+            "ITS" => (format!("ITSLB-{mmdd}-{serial}"), Some(r.digits(7))),
+            "TTI" => (format!("TTI-{mmdd}-{serial}"), Some(r.digits(6))),
+            other => (format!("{other}-{mmdd}-{serial}"), None),
         }
     } else {
-        NA.to_string()
+        (NA.to_string(), None)
     };
     let (epregate, gate) = match (trade, status) {
         (Trade::Import, "IN YARD") if passed_pregate => {
@@ -585,29 +613,71 @@ fn gen_container(
         c[C_FEES] = fees.clone();
         c[C_LFD] = lfd_gtd;
         c[C_TAGS] = tag.into();
+        if trade == Trade::Unknown {
+            // The portal knows nothing of it: every column but the number reads N/A.
+            for v in c.iter_mut().skip(1) {
+                *v = NA.into();
+            }
+        }
         c
     };
 
     let yes_no = |b: bool| if b { "YES" } else { "NO" }.to_string();
     let gated_out_import = trade == Trade::Import && status == "GATE OUT";
     let gated_in_export = trade == Trade::Export && done >= 3;
-    let trucked = gated_out_import || gated_in_export;
     let full = !(trade == Trade::Import && done >= 8);
     let weight = if full {
         weight_full
     } else {
         4_000 + weight_full % 1_500
     };
+    let discharge_estimate = match (trade, times.get(1)) {
+        (Trade::Import, Some(t)) => fmt_d(t.date()),
+        (Trade::Import, None) => fmt_d((anchor + Duration::days(r.range(1, 12))).date()),
+        _ => NA.into(),
+    };
+    let truck_fields = |carrier: &'static str, trucked: bool| {
+        let v = |s: String| if trucked { s } else { NA.into() };
+        vec![
+            (carrier, v("MOTOR CARRIER".into())),
+            ("Truck #", v(truck_no.clone())),
+            ("Trucker Scac", v(scac.into())),
+            ("Driver Name", v(driver.into())),
+            (
+                "Pregate Time",
+                pregate_time.clone().unwrap_or_else(|| NA.into()),
+            ),
+            ("Pregate Status", epregate.into()),
+            ("Rail Number", NA.into()),
+        ]
+    };
+    let vessel_fields = |carrier: &'static str, known: bool| {
+        let v = |s: String| if known { s } else { NA.into() };
+        vec![
+            (carrier, v("VESSEL".into())),
+            ("Line", v(line.into())),
+            ("Vessel Code/Voyage", v(format!("{vessel_code}/{voyage}"))),
+        ]
+    };
     let details = vec![
+        // Exports show their booking; imports the discharge estimate and group code, as the
+        // recorded cards do.
         DetailSection {
             title: "Status",
-            fields: vec![
-                ("Status", status.to_string()),
-                (
-                    "Booking #",
-                    booking_number.clone().unwrap_or_else(|| NA.into()),
-                ),
-            ],
+            fields: match trade {
+                Trade::Export => vec![
+                    ("Status", status.to_string()),
+                    (
+                        "Booking #",
+                        booking_number.clone().unwrap_or_else(|| NA.into()),
+                    ),
+                ],
+                _ => vec![
+                    ("Status", status.to_string()),
+                    ("Estimated Discharge Date", discharge_estimate),
+                    ("Group Code #", NA.into()),
+                ],
+            },
         },
         DetailSection {
             title: "Holds/Releases",
@@ -639,52 +709,21 @@ fn gen_container(
             title: "Fees",
             fields: vec![("Fees", fees)],
         },
+        // The truck side and the vessel side swap with the trade, as recorded: an import
+        // arrives by vessel and leaves by truck, an export the other way round.
         DetailSection {
             title: "Arrival Information",
-            fields: vec![
-                (
-                    "Arrival Carrier",
-                    match trade {
-                        Trade::Import => vessel.into(),
-                        Trade::Export if gated_in_export => "TRUCK".into(),
-                        _ => NA.into(),
-                    },
-                ),
-                (
-                    "Truck #",
-                    if gated_in_export {
-                        truck_no.clone()
-                    } else {
-                        NA.into()
-                    },
-                ),
-                (
-                    "Trucker Scac",
-                    if trucked { scac.into() } else { NA.into() },
-                ),
-                (
-                    "Driver Name",
-                    if trucked { driver.into() } else { NA.into() },
-                ),
-                ("Pregate Time", pregate_time.unwrap_or_else(|| NA.into())),
-                ("Pregate Status", epregate.into()),
-                ("Rail Number", NA.into()),
-            ],
+            fields: match trade {
+                Trade::Export => truck_fields("Arrival Carrier", gated_in_export),
+                _ => vessel_fields("Arrival Carrier", trade == Trade::Import),
+            },
         },
         DetailSection {
             title: "Departure Information",
-            fields: vec![
-                (
-                    "Departure Carrier",
-                    match trade {
-                        Trade::Import if gated_out_import => "TRUCK".into(),
-                        Trade::Export => vessel.into(),
-                        _ => NA.into(),
-                    },
-                ),
-                ("Line", line.into()),
-                ("Vessel Code/Voyage", format!("{vessel_code}/{voyage}")),
-            ],
+            fields: match trade {
+                Trade::Export => vessel_fields("Departure Carrier", true),
+                _ => truck_fields("Departure Carrier", gated_out_import),
+            },
         },
         DetailSection {
             title: "Other Information",
@@ -721,6 +760,9 @@ fn gen_container(
         timeline,
         passed_pregate,
         details,
+        badge: None,
+        ticket_suffix,
+        expandable: trade != Trade::Unknown,
     }
 }
 

@@ -1,14 +1,18 @@
 //! The login page, its POST handler, the identity hop and logout.
 //!
-//! Flow, as on the real portal: `GET /login` shows the form; `POST /Account/Login` checks the
-//! reCAPTCHA token with the captcha stand-in, then the credentials; success sets the HttpOnly
-//! session cookie and redirects through `/signin-oidc?code=...` to the app home `/`. Failures
-//! re-render the form at `/Account/Login` with an error and create no session.
+//! Flow, as recorded (facts §1-§3): `GET /login` shows the form; its script renders Google's
+//! reCAPTCHA the explicit way (an `iframe` from `/recaptcha/api2/anchor?k=<site key>` plus the
+//! hidden response textarea; the callback is registered only inside `___grecaptcha_cfg`).
+//! `POST /Account/Login` checks the token with the captcha stand-in, then the credentials;
+//! success sets the HttpOnly session cookie and goes through the identity hop
+//! (`/identity/Account/Continue` now and then, then `/signin-oidc?code=...`) to the account
+//! host's Welcome page, not into the app. Failures re-render the form with an error.
 
 use super::captcha::TokenError;
-use super::html::{BRAND, document};
-use super::request::{Req, Resp, esc, html, redirect};
+use super::html::document;
+use super::request::{Req, Resp, esc, html, redirect, script_json};
 use super::state::{SESSION_COOKIE, State, Stats};
+use serde_json::json;
 use std::time::Duration;
 use warp::http::StatusCode;
 
@@ -17,6 +21,7 @@ pub const CAPTCHA_EXPIRED: &str = "The captcha has expired. Please solve the cap
 pub const BAD_CREDENTIALS: &str = "Invalid username or password";
 
 const LOGIN_JS: &str = include_str!("assets/login.js");
+const ANCHOR_JS: &str = include_str!("assets/recaptcha_anchor.js");
 
 /// `GET /login` and `GET /Account/Login`.
 pub fn page(state: &State) -> Resp {
@@ -32,50 +37,66 @@ fn render(state: &State, errors: &[&str], username: &str) -> String {
             .map(|e| format!("<li>{}</li>", esc(e)))
             .collect();
         format!(
-            "<div class=\"validation-summary-errors text-danger alert alert-danger\" role=\"alert\" \
+            "<div class=\"validation-summary-errors text-danger\" role=\"alert\" \
              data-valmsg-summary=\"true\"><ul>{items}</ul></div>"
         )
     };
+    // The site key reaches the page only as the render call's parameter, as on sites that
+    // call grecaptcha.render() themselves.
+    let widget = json!({ "sitekey": state.settings.site_key });
     let body = format!(
-        "<div class=\"login-page\"><div class=\"login-card\">\
-         <div class=\"login-brand\"><span class=\"brand-logo\">eM</span><div><h1>eModal</h1>\
-         <p>{brand}</p></div></div>\
-         <h2>Sign in to your account</h2>{errors_html}\
-         <form method=\"post\" action=\"/Account/Login\" id=\"loginForm\" novalidate>\
-           <label class=\"field\" for=\"Username\">Username</label>\
+        "<div class=\"emodal-login\">\
+         <div class=\"logos\"><div class=\"logo-cargosprint\">Cargo<span>Sprint</span></div>\
+           <div class=\"logo-emodal\">e<span>Modal</span></div></div>\
+         <form method=\"post\" action=\"/Account/Login\" id=\"loginForm\" novalidate>{errors_html}\
+           <label for=\"Username\">Username</label>\
            <input class=\"form-control\" type=\"text\" id=\"Username\" name=\"Username\" \
              autocomplete=\"username\" value=\"{user}\" autofocus>\
-           <label class=\"field\" for=\"Password\">Password</label>\
+           <label for=\"Password\">Password</label>\
            <input class=\"form-control\" type=\"password\" id=\"Password\" name=\"Password\" \
              autocomplete=\"current-password\">\
-           <div class=\"row-between\"><label><input type=\"checkbox\" name=\"RememberLogin\" value=\"true\"> \
-             Remember me</label><a href=\"#\" onclick=\"return false\">Forgot password?</a></div>\
-           <div class=\"g-recaptcha\" data-sitekey=\"{site_key}\" data-callback=\"onRecaptchaSuccess\" \
-             data-expired-callback=\"onRecaptchaExpired\">\
-             <div class=\"rc-anchor\" role=\"presentation\">\
-               <span class=\"rc-anchor-checkbox\" role=\"checkbox\" aria-checked=\"false\" tabindex=\"0\" \
-                 id=\"recaptcha-anchor\"></span>\
-               <span class=\"rc-anchor-label\">I'm not a robot</span>\
-               <span class=\"rc-anchor-logo\"><span class=\"rc-logo-img\"></span>reCAPTCHA\
-                 <small>Privacy - Terms</small></span>\
-             </div>\
-             <textarea id=\"g-recaptcha-response\" name=\"g-recaptcha-response\" \
-               class=\"g-recaptcha-response\" style=\"width:250px;height:40px;border:1px solid #c1c1c1;\
-               margin:10px 25px;padding:0;resize:none;display:none;\"></textarea>\
-           </div>\
-           <div class=\"rc-message\" id=\"rc-message\"></div>\
-           <input type=\"hidden\" name=\"ReturnUrl\" value=\"/\">\
-           <button type=\"submit\" class=\"mat-mdc-raised-button login-submit\" id=\"login-submit\" \
+           <div id=\"recaptcha-container\" class=\"recaptcha-container\"></div>\
+           <a class=\"forgot\" href=\"#\" onclick=\"return false\">Forgot your Username or Password?</a>\
+           <input type=\"hidden\" name=\"ReturnUrl\" value=\"/connect/authorize/callback?client_id=ecp2&amp;\
+response_type=code&amp;scope=openid%20profile&amp;code_challenge_method=S256\">\
+           <button type=\"submit\" class=\"btn btn-primary btn-login\" id=\"login-submit\" \
              disabled>LOGIN</button>\
-         </form></div>\
-         <div class=\"login-footer\">&copy; CargoSprint &middot; eModal Community Portal &middot; \
-           <a href=\"#\">Terms of use</a></div></div>\
+           <div class=\"register\">Don't have an account? <a href=\"#\" onclick=\"return false\">Register Now</a></div>\
+         </form>\
+         <p class=\"notice\"><i>Unauthorized automated access to this site, including page-scraping, \
+           robots, spiders and similar tools, is prohibited.</i></p></div>\
+         <script>window.RECAPTCHA_WIDGET = {widget};</script>\
          <script>{LOGIN_JS}</script>",
-        brand = esc(BRAND),
         user = esc(username),
-        site_key = esc(&state.settings.site_key),
+        widget = script_json(&widget),
     );
-    document(&format!("Login - {BRAND}"), "login-body", &body)
+    document("eModal - Login", "login-body", &body)
+}
+
+/// `GET /recaptcha/api2/anchor?k=...`: the checkbox frame Google serves. A person cannot
+/// solve it here (no challenge exists); the page checks its box when the parent page says a
+/// token arrived, as Google's frame shows a solved widget.
+pub fn recaptcha_anchor(req: &Req) -> Resp {
+    let key = req.q("k").unwrap_or("");
+    let body = format!(
+        "<div class=\"rc-anchor rc-anchor-normal rc-anchor-light\" data-k=\"{k}\">\
+         <div class=\"rc-anchor-content\"><div class=\"rc-inline-block\"><div class=\"rc-anchor-center-container\">\
+         <span class=\"recaptcha-checkbox goog-inline-block recaptcha-checkbox-unchecked rc-anchor-checkbox\" \
+           role=\"checkbox\" aria-checked=\"false\" id=\"recaptcha-anchor\" tabindex=\"0\" dir=\"ltr\" \
+           aria-labelledby=\"recaptcha-anchor-label\"></span></div></div>\
+         <div class=\"rc-inline-block\"><label class=\"rc-anchor-center-item rc-anchor-checkbox-label\" \
+           id=\"recaptcha-anchor-label\">I'm not a robot</label></div></div>\
+         <div class=\"rc-anchor-normal-footer\"><div class=\"rc-anchor-logo-portrait\">\
+           <div class=\"rc-anchor-logo-img rc-logo-img\"></div><div class=\"rc-anchor-logo-text\">reCAPTCHA</div></div>\
+           <div class=\"rc-anchor-pt\"><small>Privacy - Terms</small></div></div>\
+         <div class=\"rc-message\" id=\"rc-message\"></div></div>\
+         <script>{ANCHOR_JS}</script>",
+        k = esc(key),
+    );
+    html(
+        StatusCode::OK,
+        document("reCAPTCHA", "recaptcha-frame", &body),
+    )
 }
 
 fn failed(state: &State, error: &str, username: &str) -> Resp {
@@ -120,18 +141,59 @@ pub fn submit(state: &State, req: &Req) -> Resp {
     Stats::bump(&state.stats.logins_ok);
     let (session, code) = state.create_session(username);
     tracing::debug!(username, "sandbox portal login");
+    let signin = format!("/signin-oidc?code={code}&state=OpenIdConnect");
+    let next = if state.identity_prompt_now() {
+        let q = serde_urlencoded::to_string([("returnUrl", signin.as_str())]).unwrap_or_default();
+        format!("/identity/Account/Continue?{q}")
+    } else {
+        signin
+    };
     redirect(
-        &format!("/signin-oidc?code={code}&state=OpenIdConnect"),
+        &next,
         Some(format!(
             "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"
         )),
     )
 }
 
-/// `GET /signin-oidc?code=...`: the identity provider's redirect back into the app.
+/// `GET /identity/Account/Continue?returnUrl=...`: the identity host's interstitial that a
+/// hop stops on now and then; "Continue" goes on to `returnUrl` (only to `/signin-oidc`).
+pub fn identity_prompt(req: &Req) -> Resp {
+    let next = req
+        .q("returnUrl")
+        .filter(|u| u.starts_with("/signin-oidc?"))
+        .unwrap_or("/login");
+    let body = format!(
+        "<div class=\"identity-page\"><h2>Sign-in notice</h2>\
+         <p>You signed in from a browser eModal has not seen recently. Continue to finish \
+         signing in to eModal.</p>\
+         <form method=\"get\" action=\"/signin-oidc\">{fields}\
+         <button type=\"submit\" class=\"btn btn-primary btn-continue\">Continue</button></form></div>",
+        fields = hidden_fields(next),
+    );
+    html(StatusCode::OK, document("eModal Identity", "", &body))
+}
+
+/// The query of `url` as hidden inputs, so a GET form reproduces it.
+fn hidden_fields(url: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    super::request::parse_urlencoded(query)
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect()
+}
+
+/// `GET /signin-oidc?code=...`: the identity provider's redirect back; every recorded run
+/// then ended on the account host's Welcome page.
 pub fn signin_oidc(state: &State, req: &Req) -> Resp {
     if req.q("code").is_some_and(|c| state.take_oidc_code(c)) {
-        redirect("/", None)
+        redirect("/Home/Welcome", None)
     } else {
         redirect("/login", None)
     }

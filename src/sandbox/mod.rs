@@ -11,8 +11,8 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `GET /login`, `POST /Account/Login`, `GET /signin-oidc`, `GET /Account/Logout` | `login` |
-//! | `GET /`, `GET /trucker/web/` | `pages` |
+//! | `GET /login`, `POST /Account/Login`, `GET /identity/Account/Continue`, `GET /signin-oidc`, `GET /Account/Logout`, `GET /recaptcha/api2/anchor` | `login` |
+//! | `GET /` (redirects), `GET /Home/Welcome`, `GET /trucker/web/` | `pages` |
 //! | `GET /containers`, `GET /api/containers`, `GET /api/containers/detail` | `containers` |
 //! | `GET /trucker/web/addvisit`, `/api/wizard/*` | `wizard` |
 //! | `GET /myappointments`, `GET /api/appointments` | `appointments` |
@@ -160,8 +160,9 @@ where
 }
 
 /// The app pages that need a portal session.
-const APP_PAGES: [&str; 6] = [
+const APP_PAGES: [&str; 7] = [
     "/",
+    "/Home/Welcome",
     "/containers",
     "/trucker/web/",
     "/trucker/web",
@@ -201,6 +202,8 @@ async fn dispatch(state: &State, req: &Req) -> Resp {
         (&Method::GET, "/login" | "/Account/Login") => return login::page(state),
         (&Method::POST, "/Account/Login" | "/login") => return login::submit(state, req),
         (&Method::GET, "/signin-oidc") => return login::signin_oidc(state, req),
+        (&Method::GET, "/identity/Account/Continue") => return login::identity_prompt(req),
+        (&Method::GET, "/recaptcha/api2/anchor") => return login::recaptcha_anchor(req),
         (&Method::GET, "/Account/Logout") => return login::logout(state, req),
         _ => {}
     }
@@ -225,11 +228,13 @@ async fn dispatch(state: &State, req: &Req) -> Resp {
     if is_page {
         Stats::bump(&state.stats.page_loads);
         return match path {
-            "/" => pages::home(state, &user),
+            // The ecp2 root lands on the account host's Welcome page (all recorded runs).
+            "/" => request::redirect("/Home/Welcome", None),
+            "/Home/Welcome" => pages::welcome(state, &user),
             "/containers" => containers::page(state, &user),
             "/trucker/web/addvisit" => wizard::page(&user),
             "/myappointments" => appointments::page(&user),
-            _ => pages::keepalive(&user),
+            _ => pages::keepalive(state, &user),
         };
     }
 

@@ -1,6 +1,7 @@
-//! The simple logged-in pages: the app home (`/`) and the keep-alive target (`/trucker/web/`).
+//! The simple logged-in pages: the account host's Welcome page (`/Home/Welcome`, where `/`
+//! redirects) and the keep-alive target (`/trucker/web/`).
 
-use super::html::{Nav, app_page};
+use super::html::{Nav, app_page, icon};
 use super::request::{Resp, esc, html};
 use super::state::State;
 use serde_json::json;
@@ -16,46 +17,43 @@ fn dash_card(href: &str, title: &str, big: &str, text: &str) -> String {
     )
 }
 
-/// `GET /`: the app home with a few dashboard cards.
-pub fn home(state: &State, username: &str) -> Resp {
-    let containers = state.account(username).map_or(0, |a| a.containers.len());
-    let appointments = state.bookings.for_user(username).len();
+/// One disabled preference of the Welcome page's card.
+fn pref(label: &str, value: &str, highlight: bool) -> String {
+    format!(
+        "<div class=\"pref{h}\"><label>{label}</label><div class=\"value\" aria-disabled=\"true\">\
+         <span>{value}</span>{arrow}</div></div>",
+        h = if highlight { " highlight" } else { "" },
+        arrow = icon("arrow_drop_down"),
+    )
+}
+
+/// `GET /Home/Welcome`: the account host's page where every recorded login ended (facts §3):
+/// no Continue button, no link into the app; the driver must open the app's URL itself.
+pub fn welcome(state: &State, username: &str) -> Resp {
     let content = format!(
-        "<div class=\"breadcrumb\">Home</div>\
-         <h1 class=\"page-title\">Welcome, {user}</h1>\
-         <p class=\"page-subtitle\">{brand}</p>\
-         <div class=\"card-grid\">{c1}{c2}{c3}</div>\
-         <mat-card class=\"mat-mdc-card notice\"><b>Sandbox.</b> This is a local stand-in for the \
-         eModal trucker portal: data is generated, appointments are not real.</mat-card>",
-        user = esc(username),
-        brand = esc(super::html::BRAND),
-        c1 = dash_card(
-            "/containers",
-            "Containers",
-            &containers.to_string(),
-            "in your watch list"
-        ),
-        c2 = dash_card(
-            "/trucker/web/addvisit",
-            "Add Appointment",
-            "+",
-            "book a terminal visit"
-        ),
-        c3 = dash_card(
-            "/myappointments",
-            "My Appointments",
-            &appointments.to_string(),
-            "booked visits"
-        ),
+        "<div class=\"welcome-page\">\
+         <h1>Welcome to eModal</h1>\
+         <p>with ecp2.0 now you can set your favorite page as your default page.</p>\
+         <p>To set your default page go to <b>User Profile &gt;&gt; User Preferences and Settings</b></p>\
+         <div class=\"welcome-card\"><h3>User Preferences and Settings</h3>\
+           <button type=\"button\" class=\"edit-prefs\" aria-label=\"Edit\">{edit}</button>\
+           <div class=\"prefs\">{a}{b}{c}{d}</div></div>\
+         </div>",
+        edit = icon("edit"),
+        a = pref("Preferred Language", "English - United States", false),
+        b = pref("Date Format", "MM/dd/yyyy", false),
+        c = pref("Default page", "User Profile", true),
+        d = pref("Time Format", "24 Hour", false),
     );
+    let config = json!({ "generation": state.settings.generation });
     html(
         StatusCode::OK,
-        app_page("eModal", username, Nav::Home, &content, &json!({}), ""),
+        app_page("Welcome", username, Nav::Welcome, &content, &config, ""),
     )
 }
 
 /// `GET /trucker/web/`: the trucker portal's landing page, which sessions reload to stay alive.
-pub fn keepalive(username: &str) -> Resp {
+pub fn keepalive(state: &State, username: &str) -> Resp {
     let content = format!(
         "<div class=\"breadcrumb\">Trucker Portal</div>\
          <h1 class=\"page-title\">Trucker Portal</h1>\
@@ -82,7 +80,7 @@ pub fn keepalive(username: &str) -> Resp {
             username,
             Nav::Home,
             &content,
-            &json!({}),
+            &json!({ "generation": state.settings.generation }),
             "",
         ),
     )

@@ -6,6 +6,7 @@
 use super::appointments::Bookings;
 use super::captcha::CaptchaStore;
 use super::data::{self, AccountData};
+use super::rng::SplitMix64;
 use crate::config::SandboxSettings;
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
@@ -58,6 +59,33 @@ pub struct State {
     pub bookings: Bookings,
     datasets: Mutex<HashMap<String, Arc<AccountData>>>,
     outage_until: Mutex<Option<Instant>>,
+    /// What the wizard shows after Submit (`sandbox.after_submit`, changeable at runtime).
+    after_submit: Mutex<String>,
+    /// Extra milliseconds the booking request takes before it answers (the booking itself is
+    /// recorded first), so a driver's "slow answer" path can be exercised.
+    submit_delay_ms: AtomicU64,
+    /// Terminals that offer no slot at all (the page then shows "No Appointments Available").
+    full_terminals: Mutex<Vec<String>>,
+    /// Whether the identity hop stops on a "Continue" page: `always`, `never` or `sometimes`
+    /// (now and then at realistic pace, never at instant pace).
+    identity_prompt: Mutex<String>,
+    /// The jitter source of `pace = "realistic"`: seeded, so runs are reproducible.
+    pace_rng: Mutex<SplitMix64>,
+}
+
+/// The kinds of wait the real portal makes a person sit through, for `pace = "realistic"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// A page of the containers grid (1-5 s on the real portal).
+    GridPage,
+    /// A wizard step change after Next (2-10 s).
+    Next,
+    /// Loading the wizard's option lists, a terminal's move types, the slot list (0.5-2 s).
+    Lookup,
+    /// The booking request behind Submit (1-4 s).
+    Submit,
+    /// A page's first render (0.3-1.5 s).
+    Render,
 }
 
 /// Lock, ignoring poisoning: a panicking handler must not take the whole sandbox down.
@@ -85,6 +113,93 @@ impl State {
             bookings: Bookings::default(),
             datasets: Mutex::new(HashMap::new()),
             outage_until: Mutex::new(None),
+            after_submit: Mutex::new(settings.after_submit.clone()),
+            submit_delay_ms: AtomicU64::new(0),
+            full_terminals: Mutex::new(Vec::new()),
+            identity_prompt: Mutex::new("sometimes".into()),
+            pace_rng: Mutex::new(SplitMix64::new(settings.seed ^ 0x7061_6365)),
+        }
+    }
+
+    // ----- pace and wizard behaviour -----
+
+    pub fn realistic(&self) -> bool {
+        self.settings.pace == "realistic"
+    }
+
+    /// A seeded draw from `0..100`, for "now and then" behaviour at realistic pace;
+    /// always 100 (never "now and then") at instant pace.
+    pub fn pace_roll(&self) -> u64 {
+        if self.realistic() {
+            lock(&self.pace_rng).below(100)
+        } else {
+            100
+        }
+    }
+
+    /// How long `kind` takes at the configured pace: zero at `instant`.
+    pub fn pace_delay(&self, kind: Pace) -> Duration {
+        if !self.realistic() {
+            return Duration::ZERO;
+        }
+        let (lo, hi) = match kind {
+            Pace::GridPage => (1000, 5000),
+            Pace::Next => (2000, 10000),
+            Pace::Lookup => (500, 2000),
+            Pace::Submit => (1000, 4000),
+            Pace::Render => (300, 1500),
+        };
+        Duration::from_millis(lock(&self.pace_rng).range(lo, hi) as u64)
+    }
+
+    /// Sleep [`State::pace_delay`] plus the render delay.
+    pub async fn pace_pause(&self, kind: Pace) {
+        let d = self.pace_delay(kind) + self.render_delay();
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
+    }
+
+    /// Does this login's identity hop stop on the interstitial "Continue" page?
+    pub fn identity_prompt_now(&self) -> bool {
+        match lock(&self.identity_prompt).as_str() {
+            "always" => true,
+            "never" => false,
+            _ => self.pace_roll() < 25,
+        }
+    }
+
+    pub fn set_identity_prompt(&self, mode: String) {
+        *lock(&self.identity_prompt) = mode;
+    }
+
+    pub fn after_submit(&self) -> String {
+        lock(&self.after_submit).clone()
+    }
+
+    pub fn submit_delay(&self) -> Duration {
+        Duration::from_millis(self.submit_delay_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn is_full(&self, terminal: &str) -> bool {
+        lock(&self.full_terminals).iter().any(|t| t == terminal)
+    }
+
+    /// Runtime changes from `POST /__sandbox/config` that the wizard reads.
+    pub fn set_wizard_config(
+        &self,
+        after_submit: Option<String>,
+        submit_delay_ms: Option<u64>,
+        full_terminals: Option<Vec<String>>,
+    ) {
+        if let Some(v) = after_submit {
+            *lock(&self.after_submit) = v;
+        }
+        if let Some(v) = submit_delay_ms {
+            self.submit_delay_ms.store(v, Ordering::Relaxed);
+        }
+        if let Some(v) = full_terminals {
+            *lock(&self.full_terminals) = v;
         }
     }
 
@@ -116,6 +231,12 @@ impl State {
             "render_delay_ms": self.render_delay_ms.load(Ordering::Relaxed),
             "captcha_solve_delay_ms": self.captcha_solve_delay_ms.load(Ordering::Relaxed),
             "portal_idle_timeout": self.portal_idle_timeout.load(Ordering::Relaxed),
+            "generation": self.settings.generation,
+            "pace": self.settings.pace,
+            "after_submit": self.after_submit(),
+            "submit_delay_ms": self.submit_delay_ms.load(Ordering::Relaxed),
+            "full_terminals": *lock(&self.full_terminals),
+            "identity_prompt": *lock(&self.identity_prompt),
         })
     }
 
