@@ -281,15 +281,32 @@ async fn login_failures_sessions_and_counters() {
     let r = c.get(format!("{base}/login")).send().await.unwrap();
     let body = r.text().await.unwrap();
     for needle in [
-        "CargoSprint eModal Community Portal",
+        "Cargo<span>Sprint</span>",
         "name=\"Username\"",
         "type=\"password\" id=\"Password\" name=\"Password\"",
-        &format!("class=\"g-recaptcha\" data-sitekey=\"{SITE_KEY}\" data-callback="),
-        "<textarea id=\"g-recaptcha-response\" name=\"g-recaptcha-response\"",
+        "<div id=\"recaptcha-container\" class=\"recaptcha-container\"></div>",
+        &format!("\"sitekey\":\"{SITE_KEY}\""),
         "disabled>LOGIN</button>",
+        "Forgot your Username or Password?",
+        "Register Now",
     ] {
         assert!(body.contains(needle), "login page lacks {needle}");
     }
+    // Google's explicit render: no data-sitekey / data-callback attributes in the markup.
+    assert!(!body.contains("data-sitekey") && !body.contains("data-callback"));
+    let anchor = c
+        .get(format!(
+            "{base}/recaptcha/api2/anchor?ar=1&k={SITE_KEY}&hl=en&size=normal"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        anchor.contains("id=\"recaptcha-anchor\"") && anchor.contains("aria-checked=\"false\"")
+    );
 
     // Missing token, garbage token.
     let (s, loc, cookie, body) = post_login(&c, &base, &creds("")).await;
@@ -416,15 +433,17 @@ async fn login_failures_sessions_and_counters() {
         .await
         .unwrap();
     assert_eq!(r.status(), 302);
-    assert_eq!(r.headers()["location"], "/");
+    assert_eq!(r.headers()["location"], "/Home/Welcome");
     let r = c.get(format!("{base}{loc}")).send().await.unwrap();
     assert_eq!(
         r.headers()["location"],
         "/login",
         "identity codes are single use"
     );
+    let (s, _) = page(&c, &base, "/", &cookie).await;
+    assert_eq!(s, 302, "the ecp2 root redirects to the Welcome page");
     for path in [
-        "/",
+        "/Home/Welcome",
         "/containers",
         "/trucker/web/",
         "/trucker/web/addvisit",
@@ -438,6 +457,12 @@ async fn login_failures_sessions_and_counters() {
         );
         assert!(!body.contains(LOGGED_OUT), "{path}");
     }
+    assert!(
+        page(&c, &base, "/Home/Welcome", &cookie)
+            .await
+            .1
+            .contains("Welcome to eModal")
+    );
     let r = c
         .get(format!("{base}/api/containers?page=0"))
         .header("cookie", &cookie)
@@ -578,16 +603,58 @@ async fn controls_outage_logout_and_bad_input() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        v,
-        json!({"render_delay_ms": 7, "captcha_solve_delay_ms": 0, "portal_idle_timeout": 1200})
+    for (k, want) in [
+        ("render_delay_ms", json!(7)),
+        ("captcha_solve_delay_ms", json!(0)),
+        ("portal_idle_timeout", json!(1200)),
+        ("identity_prompt", json!("sometimes")),
+    ] {
+        assert_eq!(v[k], want, "{k}: {v}");
+    }
+    // The identity prompt: forced on, the login's hop stops on the Continue page.
+    let r = c
+        .post(format!("{base}/__sandbox/config"))
+        .json(&json!({"identity_prompt": "always"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = solve_captcha(&c, &base, "k").await.unwrap();
+    let form = [
+        ("Username", "demo"),
+        ("Password", "demo-password"),
+        ("g-recaptcha-response", token.as_str()),
+    ];
+    let (_, loc, _, _) = post_login(&c, &base, &form).await;
+    let loc = loc.unwrap();
+    assert!(
+        loc.starts_with("/identity/Account/Continue?returnUrl=%2Fsignin-oidc"),
+        "{loc}"
     );
+    let prompt = c
+        .get(format!("{base}{loc}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        prompt.contains(">Continue</button>") && prompt.contains("name=\"code\""),
+        "{prompt}"
+    );
+    c.post(format!("{base}/__sandbox/config"))
+        .json(&json!({"identity_prompt": "sometimes"}))
+        .send()
+        .await
+        .unwrap();
 
     // Bad control input: JSON errors with 4xx.
     for (path, body) in [
         ("config", "not json"),
         ("outage", "{}"),
         ("config", "{\"bogus\":1}"),
+        ("config", "{\"identity_prompt\":\"maybe\"}"),
     ] {
         let r = c
             .post(format!("{base}/__sandbox/{path}"))
