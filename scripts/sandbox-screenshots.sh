@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Log in to the sandbox portal with headless Chromium and write a PNG of every page
-# (login, home, containers with a row expanded, each wizard step, confirmation, my appointments)
-# under target/sandbox-screenshots/, so a person can check that it looks like a portal.
+# Log in to the sandbox portal with headless Chromium and write a PNG of every page (login,
+# identity prompt, Welcome, containers with a row expanded and its timeline, the wizard, my
+# appointments) for each Material generation, under target/sandbox-screenshots/{legacy,mdc}/,
+# so a person can hold them next to ../shared/reference/real/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,5 +13,7 @@ fi
 
 cargo test --test sandbox_screenshots -- --ignored --nocapture
 out="${CARGO_TARGET_DIR:-target}/sandbox-screenshots"
-echo "Screenshots:"
-ls -1 "$out"/*.png
+for generation in legacy mdc; do
+    echo "Screenshots ($generation):"
+    ls -1 "$out/$generation"/*.png
+done
