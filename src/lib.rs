@@ -13,6 +13,7 @@
 //! | [`actors`] | SessionManager supervising one SessionActor per session (see `actors.md`) |
 //! | [`portal`] | the browser driver: login, refresh, pages; all selectors from the profile |
 //! | [`captcha`] | a 2captcha classic-API client |
+//! | [`check_profile`] | `check-profile`: what each profile strategy matches on each page |
 //! | [`cleanup`] | one instance per data directory; leftovers of a killed run |
 //! | [`credentials`] | credentials, their keyed hash, session ids |
 //! | [`files`] | files written for clients, served from `/files`, swept on a timer |
@@ -23,6 +24,7 @@
 pub mod actors;
 pub mod app;
 pub mod captcha;
+pub mod check_profile;
 pub mod cleanup;
 pub mod config;
 pub mod credentials;

@@ -24,6 +24,13 @@ enum Command {
     /// Run the API and the sandbox portal in one process, wired together.
     Sandbox,
     /// Run only the sandbox portal and 2captcha stand-in.
+    /// Walk the portal's pages read-only and report what each profile selector matches
+    /// (credentials from EMODAL_CHECK_USERNAME, EMODAL_CHECK_PASSWORD, EMODAL_CHECK_CAPTCHA_KEY).
+    CheckProfile {
+        /// Check against an embedded sandbox portal instead of the configured one.
+        #[arg(long)]
+        sandbox: bool,
+    },
     SandboxPortal {
         /// Port to listen on (default: sandbox.port, 5011).
         #[arg(long)]
@@ -54,6 +61,9 @@ async fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => emodal_api::app::serve(settings).await,
         Command::Sandbox => emodal_api::app::serve_with_sandbox(settings).await,
+        Command::CheckProfile { sandbox } => {
+            emodal_api::check_profile::cli(settings, sandbox).await
+        }
         Command::SandboxPortal { port } => {
             emodal_api::sandbox::run_standalone(settings, port).await
         }

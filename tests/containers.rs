@@ -382,3 +382,57 @@ async fn a_long_scroll_does_not_block_another_session() {
     assert_eq!(*order.lock().unwrap(), vec![("short", 200), ("long", 200)]);
     t.shutdown_clean().await;
 }
+
+/// A profile selector that misses the real rows must fail the request, not answer success
+/// with zero containers, and leave a failure bundle showing the page it missed them on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broken_selector_fails_with_a_failure_bundle() {
+    let (mut t, id, data) = with_session(&[(
+        "portal.selectors.container_rows",
+        "#searchres tbody tr.no-such-row",
+    )])
+    .await;
+    let (status, body) = t
+        .post(
+            "/get_containers",
+            json!({"session_id": id, "format": "json"}),
+        )
+        .await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["success"], false);
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("container_rows"), "{error}");
+    let url = body["debug_bundle_url"].as_str().expect("a bundle URL");
+    let response = t.http.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let text = response.text().await.unwrap();
+    let bundle: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(bundle["step"], "scroll containers grid");
+    // The HTML holds the rows the selector missed.
+    let html = bundle["page"]["html"].as_str().unwrap();
+    let first = data["containers"][0]["Container #"].as_str().unwrap();
+    assert!(html.contains(first), "bundle HTML lacks {first}");
+    // Each strategy of the broken key is listed with what it matched: nothing.
+    let rows = bundle["page"]["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key"] == "container_rows")
+        .expect("container_rows in the bundle");
+    assert_eq!(rows["strategies"][0]["matches"], 0, "{rows}");
+    assert!(
+        !bundle["screenshot_png_base64"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    // No secret of the session is in it.
+    for secret in [PASS, KEY] {
+        assert!(!text.contains(secret), "the bundle holds a secret");
+    }
+    t.shutdown_clean().await;
+}

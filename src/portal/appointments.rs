@@ -77,6 +77,11 @@ pub struct AppointmentList {
     pub selected_count: usize,
 }
 
+/// Open the wizard at step 1 and fill nothing (for `check-profile`).
+pub fn open_wizard(page: &mut Page) -> Result<(), DriverError> {
+    Wizard::new(page)?.open(page)
+}
+
 /// Steps 1-3; never submits. Returns the slot texts exactly as offered.
 pub fn check_appointments(page: &mut Page, visit: &Visit) -> Result<AvailableTimes, DriverError> {
     validate(visit)?;

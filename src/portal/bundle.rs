@@ -48,3 +48,11 @@ pub fn capture(page: &mut Page, error: &DriverError) -> Vec<u8> {
     });
     serde_json::to_vec_pretty(&bundle).unwrap_or_default()
 }
+
+/// What each strategy of `keys` matches on the page now (for `check-profile`).
+pub fn probe_strategies(page: &mut Page, keys: &[&str]) -> Value {
+    page.args(keys)
+        .and_then(|args| page.run_js::<Value>(BUNDLE, &args))
+        .map(|v| v["strategies"].clone())
+        .unwrap_or_else(|e| json!({"unreadable": e.to_string()}))
+}

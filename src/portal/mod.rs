@@ -28,10 +28,10 @@ mod wizard;
 
 pub use appointments::{
     AppointmentList, AvailableTimes, Booked, ContainerType, Visit, check_appointments,
-    make_appointment, my_appointments,
+    make_appointment, my_appointments, open_wizard,
 };
 pub use browser::{BrowserHandle, live_browsers, process_alive, scratch_dir};
-pub use bundle::capture as capture_bundle;
+pub use bundle::{capture as capture_bundle, probe_strategies};
 pub use containers::{ContainerDetail, Grid, Milestone, Target, container_detail, read_grid};
 pub use error::DriverError;
 pub use login::{LoginForm, check_logged_in, open_login, submit_login};
