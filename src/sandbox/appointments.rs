@@ -7,7 +7,7 @@
 use super::html::{Nav, app_page};
 use super::request::{Resp, html, json};
 use super::rng::{SplitMix64, fnv1a};
-use super::state::{State, lock};
+use super::state::{Pace, State, lock};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use serde_json::json as j;
@@ -16,6 +16,8 @@ use std::sync::Mutex;
 use warp::http::StatusCode;
 
 const APPOINTMENTS_JS: &str = include_str!("assets/appointments.js");
+/// The legacy Material classes the shared stylesheet lacks (shared with the wizard).
+const APPOINTMENTS_CSS: &str = include_str!("assets/wizard.css");
 
 /// Days ahead that offer slots (tomorrow is the first).
 const DAYS_AHEAD: i64 = 3;
@@ -85,6 +87,9 @@ pub struct Appointment {
     pub containers: Vec<String>,
     pub booking_number: Option<String>,
     pub quantity: Option<u32>,
+    /// Line and size of an empty move booked through the alternative form.
+    pub line: Option<String>,
+    pub equip_size: Option<String>,
     pub trucking_company: String,
     pub truck_plate: String,
     pub own_chassis: bool,
@@ -150,6 +155,7 @@ impl Bookings {
 pub fn free_slots(state: &State, terminal: &str, move_type: &str) -> Vec<Slot> {
     if !super::data::TERMINALS.iter().any(|(t, _)| *t == terminal)
         || !super::data::MOVE_TYPES.contains(&move_type)
+        || state.is_full(terminal)
     {
         return Vec::new();
     }
@@ -160,44 +166,10 @@ pub fn free_slots(state: &State, terminal: &str, move_type: &str) -> Vec<Slot> {
         .collect()
 }
 
-/// `GET /myappointments`.
+/// `GET /myappointments`. The page script shows the loading route
+/// (`/myappointments?loading=true`) while the list loads, then the window-scrolled table.
 pub fn page(username: &str) -> Resp {
-    let cols = [
-        "Confirmation #",
-        "Appointment Time",
-        "Terminal",
-        "Move Type",
-        "Container/Booking #",
-        "Trucking",
-        "Truck Plate",
-        "Status",
-    ];
-    let headers: String = cols
-        .iter()
-        .map(|c| {
-            format!(
-                "<th role=\"columnheader\" class=\"mat-mdc-header-cell cdk-header-cell\">{c}</th>"
-            )
-        })
-        .collect();
-    let content = format!(
-        "<div class=\"breadcrumb\">Trucker Portal / My Appointments</div>\
-         <h1 class=\"page-title\">My Appointments</h1>\
-         <p class=\"page-subtitle\">Visits booked by this account.</p>\
-         <mat-card class=\"mat-mdc-card table-card\">\
-           <div class=\"table-toolbar\"><h2>Appointments</h2><span class=\"count\" id=\"appt-count\"></span>\
-             <span class=\"toolbar-spacer\"></span>\
-             <a class=\"mat-mdc-raised-button\" href=\"/trucker/web/addvisit\">Add Appointment</a></div>\
-           <div class=\"appointments-table-wrap\" style=\"overflow:auto\">\
-           <table mat-table role=\"table\" class=\"mat-mdc-table cdk-table appointments-table\">\
-             <thead role=\"rowgroup\"><tr role=\"row\" class=\"mat-mdc-header-row cdk-header-row\">\
-               <th class=\"mat-mdc-header-cell select-cell\"><mat-checkbox class=\"mat-mdc-checkbox\">\
-                 <input type=\"checkbox\" class=\"mdc-checkbox__native-control\" aria-label=\"Select all\">\
-               </mat-checkbox></th>{headers}</tr></thead>\
-             <tbody role=\"rowgroup\"></tbody></table></div>\
-           <mat-progress-bar class=\"mat-mdc-progress-bar\" mode=\"indeterminate\"></mat-progress-bar>\
-         </mat-card>"
-    );
+    let content = format!("<style>{APPOINTMENTS_CSS}</style><div id=\"appointments-root\"></div>");
     html(
         StatusCode::OK,
         app_page(
@@ -211,12 +183,17 @@ pub fn page(username: &str) -> Resp {
     )
 }
 
-/// `GET /api/appointments`.
+/// `GET /api/appointments`: the account's bookings, and the markup generation (the page
+/// handler has no state to put it in `window.SANDBOX`). Takes a step's time at realistic pace:
+/// the original waited tens of seconds for this page.
 pub async fn api_list(state: &State, username: &str) -> Resp {
-    state.render_pause().await;
+    state.pace_pause(Pace::Next).await;
     json(
         StatusCode::OK,
-        &j!({ "appointments": state.bookings.for_user(username) }),
+        &j!({
+            "generation": state.settings.generation,
+            "appointments": state.bookings.for_user(username),
+        }),
     )
 }
 

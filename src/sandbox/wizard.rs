@@ -1,34 +1,55 @@
 //! `/trucker/web/addvisit`: the four-step appointment wizard and its JSON APIs.
 //!
 //! The page keeps the wizard's state in its script (as the Angular app does) and asks the
-//! server to validate step 1, list the free slots, and book. The server re-checks everything
-//! on booking, so a hand-made request cannot book what the wizard would refuse.
+//! server to look up a terminal, check a booking, validate step 1, list the free slots, and
+//! book. The server re-checks everything on booking, so a hand-made request cannot book what
+//! the wizard would refuse. Which fields step 1 shows follows `rules` (facts §8): there is no
+//! Import/Export choice; the move type and terminal decide.
+//!
+//! `POST /api/wizard/step1` serves three page actions, told apart by `action` (the routes are
+//! fixed in `mod.rs`): `terminal` (the lookup behind the white overlay), `booking` (the check
+//! made when a booking chip is entered) and none (step 1's Next).
+
+mod rules;
 
 use super::appointments::{Appointment, free_slots};
 use super::data::{AccountData, MOVE_TYPES, TERMINALS};
 use super::html::{Nav, app_page};
 use super::request::{Req, Resp, html, json};
-use super::state::{State, Stats};
+use super::state::{Pace, State, Stats};
+use rules::FormKind;
 use serde::Deserialize;
 use serde_json::{Map, Value, json as j};
 use warp::http::StatusCode;
 
-const WIZARD_JS: &str = include_str!("assets/wizard.js");
+/// Field widgets, then steps 2-4, then the flow that uses both.
+const WIZARD_JS: &str = concat!(
+    include_str!("assets/wizard_fields.js"),
+    include_str!("assets/wizard_steps.js"),
+    include_str!("assets/wizard.js")
+);
 const WIZARD_HTML: &str = include_str!("assets/wizard.html");
+const WIZARD_CSS: &str = include_str!("assets/wizard.css");
 
 pub const NO_OPEN_TRANSACTIONS: &str = "No open transactions for this booking number.";
 pub const SLOT_TAKEN: &str =
     "The selected appointment time is no longer available. Please choose another time.";
+/// Move Type options in the order the real dropdown lists them.
+pub const MOVE_TYPES_UI: [&str; 4] = ["PICK FULL", "DROP FULL", "PICK EMPTY", "DROP EMPTY"];
+/// Share (percent) of Next clicks that do not advance at realistic pace.
+const NEXT_STALL_PERCENT: u64 = 15;
+/// Share of bookings that raise the shipping-line popup at realistic pace, whatever the booking.
+const POPUP_PERCENT: u64 = 20;
+/// Grid column indexes (facts §5 order) the move cards show.
+const COL_LINE: usize = 10;
+const COL_SIZE: usize = 14;
 
-/// `GET /trucker/web/addvisit`.
+/// `GET /trucker/web/addvisit`. The real page is blank white until the app renders, so the
+/// shell holds only the root the script fills.
 pub fn page(username: &str) -> Resp {
     let content = format!(
-        "<div class=\"breadcrumb\">Trucker Portal / Appointments</div>\
-         <h1 class=\"page-title\">Add Appointment</h1>\
-         <p class=\"page-subtitle\">Book a terminal visit in four steps.</p>\
-         <div id=\"wizard-root\"><mat-card class=\"mat-mdc-card wizard-loading\">\
-           <mat-progress-bar class=\"mat-mdc-progress-bar\" mode=\"indeterminate\"></mat-progress-bar>\
-         </mat-card></div>\
+        "<style>{WIZARD_CSS}</style>\
+         <div id=\"wizard-root\"></div>\
          <template id=\"wizard-template\">{WIZARD_HTML}</template>"
     );
     html(
@@ -44,18 +65,27 @@ pub fn page(username: &str) -> Resp {
     )
 }
 
-/// `GET /api/wizard/options`: the dropdown contents.
+/// `GET /api/wizard/options`: the dropdown contents, and the markup generation (the page
+/// handler has no state to pass it in `window.SANDBOX`).
 pub async fn api_options(state: &State, account: &AccountData) -> Resp {
-    state.render_pause().await;
+    state.pace_pause(Pace::Render).await;
     json(
         StatusCode::OK,
         &j!({
+            "generation": state.settings.generation,
             "trucking_companies": account.trucking_companies,
-            "terminals": AccountData::terminals(),
-            "move_types": MOVE_TYPES,
+            "terminals": terminals_sorted(),
+            "move_types": MOVE_TYPES_UI,
             "truck_plates": account.truck_plates,
         }),
     )
+}
+
+/// The real Terminal list is alphabetical.
+fn terminals_sorted() -> Vec<&'static str> {
+    let mut t = AccountData::terminals();
+    t.sort_unstable();
+    t
 }
 
 /// The wizard's fields as the page posts them. Everything defaults, so a partial or odd body
@@ -63,6 +93,10 @@ pub async fn api_options(state: &State, account: &AccountData) -> Resp {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct VisitForm {
+    /// `terminal`, `booking` or empty (step 1's Next); see the module doc.
+    pub action: String,
+    /// `IMPORT` / `EXPORT`: only a fallback when terminal or move type is unknown; the page
+    /// derives it from the move type.
     pub container_type: String,
     pub trucking: String,
     pub terminal: String,
@@ -70,7 +104,10 @@ pub struct VisitForm {
     pub containers: Vec<String>,
     pub booking_number: String,
     pub quantity: Option<u32>,
-    /// The items checked in step 2 (containers, or the booking).
+    /// The alternative (empty move) form.
+    pub line: String,
+    pub equip_size: String,
+    /// The items checked in step 2 (containers, the booking, or `LINE/SIZE`).
     pub selected: Vec<String>,
     pub pin: String,
     pub plate: String,
@@ -80,8 +117,22 @@ pub struct VisitForm {
     pub slot: String,
 }
 
-fn is_export(f: &VisitForm) -> bool {
-    f.container_type.eq_ignore_ascii_case("export")
+fn known_terminal(t: &str) -> bool {
+    TERMINALS.iter().any(|(name, _)| *name == t)
+}
+
+fn kind(f: &VisitForm) -> FormKind {
+    if known_terminal(&f.terminal) && MOVE_TYPES.contains(&f.move_type.as_str()) {
+        rules::form_kind(&f.terminal, &f.move_type)
+    } else if f.container_type.eq_ignore_ascii_case("export") {
+        FormKind::Booking
+    } else {
+        FormKind::Container
+    }
+}
+
+fn booking(f: &VisitForm) -> String {
+    f.booking_number.trim().to_uppercase()
 }
 
 /// Step 1 checks: field errors keyed by form control name, and the dialog text if any.
@@ -91,47 +142,60 @@ fn check_step1(account: &AccountData, f: &VisitForm) -> (Map<String, Value>, Opt
         errors.insert(k.to_string(), Value::String(m));
     };
     if f.trucking.is_empty() {
-        err("trucking", "Trucking is required".into());
+        err("trucking", "Trucking company is required".into());
     } else if !account.trucking_companies.contains(&f.trucking) {
         err("trucking", "Trucking company not found".into());
     }
     if f.terminal.is_empty() {
         err("terminal", "Terminal is required".into());
-    } else if !TERMINALS.iter().any(|(t, _)| *t == f.terminal) {
+    } else if !known_terminal(&f.terminal) {
         err("terminal", "Terminal not found".into());
     }
     if f.move_type.is_empty() {
-        err("move_type", "Move is required".into());
+        err("moveType", "Move Type is required".into());
     } else if !MOVE_TYPES.contains(&f.move_type.as_str()) {
-        err("move_type", "Move not found".into());
+        err("moveType", "Move Type not found".into());
     }
     let mut dialog = None;
-    if is_export(f) {
-        if f.booking_number.trim().is_empty() {
-            err("bookingNumber", "Booking number is required".into());
-        } else if !account
-            .export_bookings
-            .contains(&f.booking_number.trim().to_uppercase())
-        {
-            dialog = Some(NO_OPEN_TRANSACTIONS);
+    let quantity_ok = f.quantity.unwrap_or(0) > 0;
+    match kind(f) {
+        FormKind::Booking => {
+            if booking(f).is_empty() {
+                err("bookingNumber", "Booking number is required".into());
+            } else if !account.export_bookings.contains(&booking(f)) {
+                dialog = Some(NO_OPEN_TRANSACTIONS);
+            }
+            if !quantity_ok {
+                err("quantity", "Quantity is required".into());
+            }
         }
-        if f.quantity.unwrap_or(0) == 0 {
-            err("quantity", "Quantity is required".into());
+        FormKind::Empty => {
+            if !rules::LINES.contains(&f.line.trim()) {
+                err("line", "Line is required".into());
+            }
+            if !rules::EQUIP_SIZES.contains(&f.equip_size.trim()) {
+                err("equipSize", "Equip Size is required".into());
+            }
+            if !quantity_ok {
+                err("quantity", "Quantity is required".into());
+            }
         }
-    } else if f.containers.is_empty() {
-        err("containerNumber", "Container number is required".into());
-    } else {
-        let unknown: Vec<&str> = f
-            .containers
-            .iter()
-            .map(|c| c.trim())
-            .filter(|c| account.container(&c.to_uppercase()).is_none())
-            .collect();
-        if !unknown.is_empty() {
-            err(
-                "containerNumber",
-                format!("Container not found: {}", unknown.join(", ")),
-            );
+        FormKind::Container if f.containers.is_empty() => {
+            err("containerNumber", "Container number is required".into());
+        }
+        FormKind::Container => {
+            let unknown: Vec<&str> = f
+                .containers
+                .iter()
+                .map(|c| c.trim())
+                .filter(|c| account.container(&c.to_uppercase()).is_none())
+                .collect();
+            if !unknown.is_empty() {
+                err(
+                    "containerNumber",
+                    format!("Container not found: {}", unknown.join(", ")),
+                );
+            }
         }
     }
     (errors, dialog)
@@ -141,49 +205,127 @@ fn bad_request(error: String) -> Resp {
     json(StatusCode::BAD_REQUEST, &j!({ "error": error }))
 }
 
-/// The items step 2 lists: the containers, or the booking.
-fn items(f: &VisitForm) -> Vec<String> {
-    if is_export(f) {
-        vec![f.booking_number.trim().to_uppercase()]
-    } else {
-        f.containers
+/// The moves step 2 lists: `(item key, unit number, line, equip size)`.
+fn moves(account: &AccountData, f: &VisitForm) -> Vec<(String, String, String, String)> {
+    let of_container = |id: &str| {
+        account
+            .container(id)
+            .map(|c| (c.columns[COL_LINE].clone(), c.columns[COL_SIZE].clone()))
+    };
+    match kind(f) {
+        FormKind::Container => f
+            .containers
             .iter()
-            .map(|c| c.trim().to_uppercase())
-            .collect()
+            .map(|c| {
+                let id = c.trim().to_uppercase();
+                let (line, size) = of_container(&id).unwrap_or_default();
+                (id.clone(), id, line, size)
+            })
+            .collect(),
+        FormKind::Booking => {
+            let b = booking(f);
+            let (line, size) = account
+                .containers
+                .iter()
+                .find(|c| c.booking_number.as_deref() == Some(b.as_str()))
+                .map(|c| (c.columns[COL_LINE].clone(), c.columns[COL_SIZE].clone()))
+                .unwrap_or_else(|| ("N/A".into(), "N/A".into()));
+            vec![(b, String::new(), line, size)]
+        }
+        FormKind::Empty => {
+            let (line, size) = (f.line.trim().to_string(), f.equip_size.trim().to_string());
+            vec![(format!("{line}/{size}"), String::new(), line, size)]
+        }
     }
 }
 
-/// `POST /api/wizard/step1`.
+fn items(account: &AccountData, f: &VisitForm) -> Vec<String> {
+    moves(account, f).into_iter().map(|m| m.0).collect()
+}
+
+/// `POST /api/wizard/step1`: the terminal lookup, the booking check, or step 1's Next.
 pub async fn api_step1(state: &State, account: &AccountData, req: &Req) -> Resp {
-    state.render_pause().await;
     let f = match req.json::<VisitForm>() {
         Ok(f) => f,
         Err(e) => return bad_request(e),
     };
-    let (errors, dialog) = check_step1(account, &f);
-    if !errors.is_empty() || dialog.is_some() {
-        return json(
-            StatusCode::OK,
-            &j!({"ok": false, "errors": errors, "dialog": dialog}),
-        );
+    match f.action.as_str() {
+        "terminal" => {
+            state.pace_pause(Pace::Lookup).await;
+            if !known_terminal(&f.terminal) {
+                return json(
+                    StatusCode::OK,
+                    &j!({"ok": false, "errors": {"terminal": "Terminal not found"}}),
+                );
+            }
+            json(
+                StatusCode::OK,
+                &j!({"ok": true, "info": rules::terminal_info(&f.terminal)}),
+            )
+        }
+        "booking" => {
+            state.pace_pause(Pace::Lookup).await;
+            let b = booking(&f);
+            if !account.export_bookings.contains(&b) {
+                return json(
+                    StatusCode::OK,
+                    &j!({"ok": false, "dialog": NO_OPEN_TRANSACTIONS}),
+                );
+            }
+            let popup = rules::lacks_shipping_line(&account.export_bookings, &b)
+                || state.pace_roll() < POPUP_PERCENT;
+            json(
+                StatusCode::OK,
+                &j!({"ok": true, "popup": popup.then_some(rules::SHIPPINGLINE_REQUIRED)}),
+            )
+        }
+        _ => {
+            state.pace_pause(Pace::Next).await;
+            let (errors, dialog) = check_step1(account, &f);
+            if !errors.is_empty() || dialog.is_some() {
+                return json(
+                    StatusCode::OK,
+                    &j!({"ok": false, "errors": errors, "dialog": dialog}),
+                );
+            }
+            if state.pace_roll() < NEXT_STALL_PERCENT {
+                return json(StatusCode::OK, &j!({"ok": true, "advance": false}));
+            }
+            let moves: Vec<Value> = moves(account, &f)
+                .into_iter()
+                .map(|(key, unit, line, size)| {
+                    j!({"key": key, "unit": unit, "line": line, "equip_size": size})
+                })
+                .collect();
+            json(
+                StatusCode::OK,
+                &j!({"ok": true, "advance": true, "items": items(account, &f), "moves": moves}),
+            )
+        }
     }
-    json(StatusCode::OK, &j!({"ok": true, "items": items(&f)}))
 }
 
-/// `POST /api/wizard/slots` `{terminal, move_type}`.
+/// `POST /api/wizard/slots` `{terminal, move_type}`: step 2's Next.
 pub async fn api_slots(state: &State, req: &Req) -> Resp {
-    state.render_pause().await;
     let f = match req.json::<VisitForm>() {
         Ok(f) => f,
         Err(e) => return bad_request(e),
     };
+    state.pace_pause(Pace::Next).await;
+    let advance = state.pace_roll() >= NEXT_STALL_PERCENT;
     json(
         StatusCode::OK,
-        &j!({"slots": free_slots(state, &f.terminal, &f.move_type)}),
+        &j!({
+            "advance": advance,
+            "slots": free_slots(state, &f.terminal, &f.move_type),
+            "no_slots_text": rules::no_slots_text(&f.terminal),
+        }),
     )
 }
 
-/// `POST /api/wizard/book`: re-validate everything and book the slot.
+/// `POST /api/wizard/book`: re-validate everything and book the slot. The booking is recorded
+/// before the (configurable, paced) wait, so a driver that gives up on a slow answer and
+/// retries finds the slot taken instead of booking twice.
 pub async fn api_book(state: &State, account: &AccountData, req: &Req) -> Resp {
     state.render_pause().await;
     let f = match req.json::<VisitForm>() {
@@ -197,7 +339,8 @@ pub async fn api_book(state: &State, account: &AccountData, req: &Req) -> Resp {
             &j!({"ok": false, "errors": errors, "error": d}),
         );
     }
-    let all = items(&f);
+    let kind = kind(&f);
+    let all = items(account, &f);
     let selected: Vec<String> = f
         .selected
         .iter()
@@ -205,13 +348,13 @@ pub async fn api_book(state: &State, account: &AccountData, req: &Req) -> Resp {
         .filter(|s| all.contains(s))
         .collect();
     if selected.is_empty() {
-        errors.insert("selected".into(), j!("Select at least one container"));
+        errors.insert("selected".into(), j!("Select at least one move"));
     }
     if f.plate.trim().is_empty() {
         errors.insert("Plate".into(), j!("Truck plate is required"));
     }
-    if is_export(&f) && f.unit.trim().is_empty() {
-        errors.insert("Unit".into(), j!("Unit # is required"));
+    if kind == FormKind::Booking && f.unit.trim().is_empty() {
+        errors.insert("Unit".into(), j!("Unit Number is required"));
     }
     if f.slot.is_empty() {
         errors.insert("slot".into(), j!("Appointment is required"));
@@ -240,7 +383,7 @@ pub async fn api_book(state: &State, account: &AccountData, req: &Req) -> Resp {
     else {
         return taken(state);
     };
-    let export = is_export(&f);
+    let export = kind == FormKind::Booking;
     let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
     let appt = Appointment {
         confirmation_number: String::new(),
@@ -250,9 +393,19 @@ pub async fn api_book(state: &State, account: &AccountData, req: &Req) -> Resp {
         terminal: f.terminal.clone(),
         move_type: f.move_type.clone(),
         container_type: if export { "EXPORT" } else { "IMPORT" }.into(),
-        containers: if export { Vec::new() } else { selected },
-        booking_number: export.then(|| f.booking_number.trim().to_uppercase()),
-        quantity: if export { f.quantity } else { None },
+        containers: if kind == FormKind::Container {
+            selected
+        } else {
+            Vec::new()
+        },
+        booking_number: export.then(|| booking(&f)),
+        quantity: if kind == FormKind::Container {
+            None
+        } else {
+            f.quantity
+        },
+        line: (kind == FormKind::Empty).then(|| f.line.trim().to_string()),
+        equip_size: (kind == FormKind::Empty).then(|| f.equip_size.trim().to_string()),
         trucking_company: f.trucking.clone(),
         truck_plate: f.plate.trim().to_uppercase(),
         own_chassis: f.own_chassis.eq_ignore_ascii_case("yes"),
@@ -266,11 +419,17 @@ pub async fn api_book(state: &State, account: &AccountData, req: &Req) -> Resp {
         status: "SCHEDULED".into(),
         created_at: chrono::Local::now().format("%m/%d/%Y %H:%M").to_string(),
     };
-    match state.bookings.book(appt) {
-        Some(a) => {
-            Stats::bump(&state.stats.appointments_booked);
-            json(StatusCode::OK, &j!({"ok": true, "appointment": a}))
-        }
-        None => taken(state),
+    let Some(a) = state.bookings.book(appt) else {
+        return taken(state);
+    };
+    Stats::bump(&state.stats.appointments_booked);
+    let delay = state.submit_delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
+    state.pace_pause(Pace::Submit).await;
+    json(
+        StatusCode::OK,
+        &j!({"ok": true, "appointment": a, "after_submit": state.after_submit()}),
+    )
 }

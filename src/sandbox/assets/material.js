@@ -58,6 +58,15 @@
     });
   };
 
+  /* Which Angular Material the page imitates: "legacy" (pre-MDC, as the real portal was
+   * recorded) or "mdc". Pages whose handler has no state learn it from an API and set it. */
+  Mat.gen = (window.SANDBOX && window.SANDBOX.generation) || 'legacy';
+  Mat.legacy = function () { return Mat.gen !== 'mdc'; };
+  /* The class for the current generation. */
+  function C(legacy, mdc) { return Mat.legacy() ? legacy : mdc; }
+  Mat.C = C;
+  var uid = 0;
+
   Mat.overlay = function () {
     var c = document.querySelector('body > div.cdk-overlay-container');
     if (!c) c = el('div', { class: 'cdk-overlay-container' });
@@ -65,9 +74,10 @@
     return c;
   };
 
+  /* Close select/autocomplete panels; a modal dialog or snack-bar stays. */
   Mat.closeOverlays = function () {
     var c = document.querySelector('body > div.cdk-overlay-container');
-    if (c) c.innerHTML = '';
+    if (c) c.querySelectorAll(':scope > .panel-host').forEach(function (p) { p.remove(); });
     document.querySelectorAll('mat-select[aria-expanded="true"]').forEach(function (s) {
       s.setAttribute('aria-expanded', 'false');
     });
@@ -75,24 +85,61 @@
     Mat.openAnchor = null;
   };
 
+  /* One mat-option. `opt` is a text or {text, svgicon}. Legacy: the text sits in a span whose
+   * class attribute is exactly "mat-option-text" (drivers test it with @class=). */
+  Mat.option = function (opt, selected) {
+    var text = typeof opt === 'string' ? opt : opt.text;
+    var o = el('mat-option', {
+      class: C('mat-option mat-focus-indicator', 'mat-mdc-option mdc-list-item') +
+        (selected ? C(' mat-selected mat-active', ' mdc-list-item--selected mat-mdc-option-active') : ''),
+      role: 'option', 'aria-selected': selected ? 'true' : 'false', 'aria-disabled': 'false', tabindex: '0',
+      id: 'mat-option-' + (uid++)
+    });
+    var span = el('span', { class: C('mat-option-text', 'mdc-list-item__primary-text') });
+    if (opt.svgicon) span.appendChild(Mat.svgIcon(opt.svgicon));
+    span.appendChild(document.createTextNode(text));
+    o.appendChild(span);
+    if (Mat.legacy()) o.appendChild(el('div', { class: 'mat-ripple mat-option-ripple', 'mat-ripple': '' }));
+    return o;
+  };
+
+  /* An icon drawn by an inline SVG: no ligature text (mat-icon[svgicon]). */
+  Mat.svgIcon = function (name) {
+    var i = el('mat-icon', { class: 'mat-icon notranslate mat-icon-no-color svg-' + name + '-icon', role: 'img', svgicon: name, 'aria-hidden': 'true', 'data-mat-icon-type': 'svg', 'data-mat-icon-name': name });
+    if (name === 'xls') {
+      /* The Excel icon as the portal draws it (facts: g#excel_icon, path#Path_346 in #1a8e07). */
+      i.innerHTML = '<svg viewBox="0 0 24 24" width="100%" height="100%" focusable="false"><g id="excel_icon">' +
+        '<path id="Path_346" data-name="Path 346" fill="#1a8e07" d="M3 3h12l6 6v12H3z"/>' +
+        '<path fill="#fff" d="M7 8h2.2l1.8 3 1.8-3H15l-2.9 4.5L15 17h-2.2L11 14l-1.8 3H7l2.9-4.5z"/></g></svg>';
+      return i;
+    }
+    var up = /^pick/.test(name), full = /full$/.test(name);
+    i.innerHTML = '<svg viewBox="0 0 24 24" width="100%" height="100%" focusable="false">' +
+      '<rect x="3" y="8" width="14" height="10" rx="1" fill="' + (full ? '#c62828' : 'none') + '" stroke="#c62828" stroke-width="1.6"/>' +
+      '<path d="' + (up ? 'M20 17V6m-3 3l3-3 3 3' : 'M20 6v11m-3-3l3 3 3-3') + '" fill="none" stroke="#c62828" stroke-width="1.6"/></svg>';
+    return i;
+  };
+
   /* Open a list of mat-option below (or above) `anchor`. */
   Mat.openPanel = function (anchor, opts) {
     Mat.closeOverlays();
     var c = Mat.overlay();
+    var host = el('div', { class: 'panel-host' });
     if (opts.backdrop) {
       var b = el('div', { class: 'cdk-overlay-backdrop cdk-overlay-transparent-backdrop cdk-overlay-backdrop-showing' });
       b.addEventListener('click', Mat.closeOverlays);
-      c.appendChild(b);
+      host.appendChild(b);
     }
     var pane = el('div', { class: 'cdk-overlay-pane' });
-    var panel = el('div', { class: opts.panelClass + ' mdc-menu-surface mdc-menu-surface--open', role: 'listbox' });
-    opts.options.forEach(function (text) {
-      var selected = text === opts.selected;
-      var o = el('mat-option', {
-        class: 'mat-mdc-option mdc-list-item' + (selected ? ' mdc-list-item--selected mat-mdc-option-active' : ''),
-        role: 'option', 'aria-selected': selected ? 'true' : 'false', tabindex: '0'
-      });
-      o.appendChild(el('span', { class: 'mdc-list-item__primary-text', text: text }));
+    var auto = /autocomplete/.test(opts.panelClass || '');
+    var panel = el('div', {
+      class: auto ? C('mat-autocomplete-panel mat-autocomplete-visible', 'mat-mdc-autocomplete-panel mdc-menu-surface mdc-menu-surface--open mat-mdc-autocomplete-visible')
+        : C('mat-select-panel mat-primary', 'mat-mdc-select-panel mdc-menu-surface mdc-menu-surface--open'),
+      role: 'listbox'
+    });
+    opts.options.forEach(function (opt) {
+      var text = typeof opt === 'string' ? opt : opt.text;
+      var o = Mat.option(opt, text === opts.selected);
       o.addEventListener('click', function (e) {
         e.stopPropagation();
         Mat.closeOverlays();
@@ -101,10 +148,17 @@
       panel.appendChild(o);
     });
     if (!opts.options.length) {
-      panel.appendChild(el('div', { class: 'mat-mdc-option no-options', text: opts.emptyText || 'No options' }));
+      panel.appendChild(el('div', { class: C('mat-option', 'mat-mdc-option') + ' no-options', text: opts.emptyText || 'No options' }));
     }
-    pane.appendChild(panel);
-    c.appendChild(pane);
+    if (Mat.legacy() && !auto) {
+      var wrap = el('div', { class: 'mat-select-panel-wrap' });
+      wrap.appendChild(panel);
+      pane.appendChild(wrap);
+    } else {
+      pane.appendChild(panel);
+    }
+    host.appendChild(pane);
+    c.appendChild(host);
     var r = anchor.getBoundingClientRect();
     pane.style.left = Math.max(4, r.left) + 'px';
     pane.style.minWidth = r.width + 'px';
@@ -118,31 +172,39 @@
       pane.style.bottom = (window.innerHeight - r.top) + 'px';
       panel.style.maxHeight = Math.min(256, above) + 'px';
     }
-    var sel = panel.querySelector('.mdc-list-item--selected');
+    var sel = panel.querySelector('[aria-selected="true"]');
     if (sel) panel.scrollTop = sel.offsetTop - 8;
     Mat.openAnchor = anchor;
     return panel;
   };
 
+  /* The element select panels and autocompletes hang below. */
+  Mat.fieldAnchor = function (field) {
+    return field.querySelector(C('.mat-form-field-flex', '.mat-mdc-text-field-wrapper')) || field;
+  };
+
   /* A <mat-select>: click opens the option panel; picking an option sets the value. */
   Mat.initSelect = function (sel, cfg) {
-    sel.classList.add('mat-mdc-select', 'mat-mdc-select-empty');
+    sel.classList.add(C('mat-select', 'mat-mdc-select'), C('mat-select-empty', 'mat-mdc-select-empty'));
     sel.setAttribute('role', 'combobox');
     sel.setAttribute('aria-expanded', 'false');
     sel.setAttribute('aria-haspopup', 'listbox');
     sel.setAttribute('tabindex', '0');
-    sel.innerHTML = '<div class="mat-mdc-select-trigger"><div class="mat-mdc-select-value">' +
-      '<span class="mat-mdc-select-placeholder"></span></div>' +
-      '<div class="mat-mdc-select-arrow-wrapper"><div class="mat-mdc-select-arrow"></div></div></div>';
+    sel.innerHTML = Mat.legacy()
+      ? '<div class="mat-select-trigger" cdk-overlay-origin><div class="mat-select-value">' +
+        '<span class="mat-select-placeholder mat-select-min-line"></span></div>' +
+        '<div class="mat-select-arrow-wrapper"><div class="mat-select-arrow"></div></div></div>'
+      : '<div class="mat-mdc-select-trigger"><div class="mat-mdc-select-value">' +
+        '<span class="mat-mdc-select-placeholder"></span></div>' +
+        '<div class="mat-mdc-select-arrow-wrapper"><div class="mat-mdc-select-arrow"></div></div></div>';
     sel._value = null;
     function open() {
       if (sel.getAttribute('aria-disabled') === 'true') return;
       if (sel.getAttribute('aria-expanded') === 'true') { Mat.closeOverlays(); return; }
       var field = sel.closest('mat-form-field');
-      var anchor = (field && field.querySelector('.mat-mdc-text-field-wrapper')) || sel;
-      Mat.openPanel(anchor, {
+      Mat.openPanel(field ? Mat.fieldAnchor(field) : sel, {
         options: cfg.options(), selected: sel._value, backdrop: true,
-        panelClass: 'mat-mdc-select-panel', emptyText: cfg.emptyText,
+        panelClass: 'select', emptyText: cfg.emptyText,
         onPick: function (t) {
           Mat.setSelectValue(sel, t);
           if (cfg.onChange) cfg.onChange(t);
@@ -160,54 +222,217 @@
 
   Mat.setSelectValue = function (sel, text) {
     sel._value = text;
-    var v = sel.querySelector('.mat-mdc-select-value');
+    var v = sel.querySelector(C('.mat-select-value', '.mat-mdc-select-value'));
     v.innerHTML = '';
+    var empty = C('mat-select-empty', 'mat-mdc-select-empty');
     if (text === null || text === undefined) {
-      v.appendChild(el('span', { class: 'mat-mdc-select-placeholder' }));
-      sel.classList.add('mat-mdc-select-empty');
+      v.appendChild(el('span', { class: C('mat-select-placeholder mat-select-min-line', 'mat-mdc-select-placeholder') }));
+      sel.classList.add(empty);
     } else {
-      var s = el('span', { class: 'mat-mdc-select-value-text' });
-      s.appendChild(el('span', { class: 'mat-mdc-select-min-line', text: text }));
+      var s = el('span', { class: C('mat-select-value-text', 'mat-mdc-select-value-text') });
+      s.appendChild(el('span', { class: C('mat-select-min-line', 'mat-mdc-select-min-line'), text: text }));
       v.appendChild(s);
-      sel.classList.remove('mat-mdc-select-empty');
+      sel.classList.remove(empty);
     }
     var f = sel.closest('mat-form-field');
-    if (f) Mat.clearError(f);
+    if (f) {
+      Mat.clearError(f);
+      f.classList.toggle('mat-form-field-should-float', text !== null && text !== undefined);
+    }
+  };
+
+  /* A form field around `control`. Legacy: mat-form-field > .mat-form-field-wrapper >
+   * .mat-form-field-flex > .mat-form-field-infix (control + label wrapper), subscript below.
+   * o: {name (data-field), label, required, hint, cls, type} */
+  Mat.formField = function (control, o) {
+    o = o || {};
+    var f = el('mat-form-field', { class: C('mat-form-field mat-form-field-appearance-outline mat-form-field-can-float', 'mat-mdc-form-field mat-mdc-form-field-type-' + (o.type || 'mat-input')) + (o.cls ? ' ' + o.cls : '') });
+    if (Mat.legacy()) f.classList.add('mat-form-field-type-' + (o.type || 'mat-input'));
+    if (o.name) f.setAttribute('data-field', o.name);
+    var sub = el('div', { class: C('mat-form-field-subscript-wrapper', 'mat-mdc-form-field-subscript-wrapper') });
+    var label = null;
+    if (o.label) {
+      label = el('label', { class: C('mat-form-field-label', 'mdc-floating-label mat-mdc-floating-label') });
+      label.appendChild(el('mat-label', { text: o.label }));
+      if (o.required) label.appendChild(el('span', { class: C('mat-placeholder-required mat-form-field-required-marker', 'mat-mdc-form-field-required-marker mdc-floating-label--required'), 'aria-hidden': 'true', text: ' *' }));
+    }
+    if (Mat.legacy()) {
+      var wrapper = el('div', { class: 'mat-form-field-wrapper' });
+      var flex = el('div', { class: 'mat-form-field-flex' });
+      var infix = el('div', { class: 'mat-form-field-infix' });
+      infix.appendChild(control);
+      if (label) {
+        var lw = el('span', { class: 'mat-form-field-label-wrapper' });
+        lw.appendChild(label);
+        infix.appendChild(lw);
+      }
+      flex.appendChild(infix);
+      wrapper.appendChild(flex);
+      wrapper.appendChild(sub);
+      f.appendChild(wrapper);
+    } else {
+      var tw = el('div', { class: 'mat-mdc-text-field-wrapper mdc-text-field mdc-text-field--outlined' });
+      if (label) tw.appendChild(label);
+      tw.appendChild(control);
+      f.appendChild(tw);
+      f.appendChild(sub);
+    }
+    if (o.hint !== undefined) Mat.setHint(f, o.hint);
+    return f;
+  };
+
+  Mat.setHint = function (field, text) {
+    var sub = field.querySelector(C('.mat-form-field-subscript-wrapper', '.mat-mdc-form-field-subscript-wrapper'));
+    var h = sub.querySelector('mat-hint');
+    if (!h) {
+      var hw = el('div', { class: C('mat-form-field-hint-wrapper', 'mat-mdc-form-field-hint-wrapper') });
+      h = el('mat-hint', { class: C('mat-hint', 'mat-mdc-form-field-hint') });
+      hw.appendChild(h);
+      sub.appendChild(hw);
+    }
+    h.textContent = text;
+  };
+
+  /* An input for a form field (matinput). */
+  Mat.input = function (attrs) {
+    var a = { matinput: '', class: C('mat-input-element mat-form-field-autofill-control', 'mat-mdc-input-element mdc-text-field__input'), autocomplete: 'off' };
+    Object.keys(attrs || {}).forEach(function (k) { a[k] = k === 'class' ? a.class + ' ' + attrs[k] : attrs[k]; });
+    return el('input', a);
+  };
+
+  /* A button: legacy text in span.mat-button-wrapper (exact class), MDC in span.mdc-button__label.
+   * kind: 'stroked' | 'flat' | 'basic' | 'raised'. */
+  Mat.button = function (text, kind, extra) {
+    var legacyKind = { stroked: 'mat-stroked-button', flat: 'mat-flat-button', basic: 'mat-button', raised: 'mat-raised-button' }[kind || 'basic'];
+    var mdcKind = { stroked: 'mat-mdc-outlined-button mdc-button--outlined', flat: 'mat-mdc-unelevated-button mdc-button--unelevated', basic: 'mat-mdc-button', raised: 'mat-mdc-raised-button mdc-button--raised' }[kind || 'basic'];
+    var b = el('button', { type: 'button', class: C('mat-focus-indicator mat-button-base ' + legacyKind, 'mdc-button mat-mdc-button-base ' + mdcKind) + (extra ? ' ' + extra : '') });
+    b.appendChild(el('span', { class: C('mat-button-wrapper', 'mdc-button__label'), text: text }));
+    if (Mat.legacy()) {
+      b.appendChild(el('span', { class: 'mat-ripple mat-button-ripple', 'mat-ripple': '' }));
+      b.appendChild(el('span', { class: 'mat-button-focus-overlay' }));
+    }
+    return b;
+  };
+
+  /* A checkbox. Legacy: mat-checkbox > label.mat-checkbox-layout > span.mat-checkbox-inner-container >
+   * input.mat-checkbox-input.cdk-visually-hidden (id mat-checkbox-N-input, aria-checked). */
+  Mat.checkbox = function (o) {
+    o = o || {};
+    var n = ++uid;
+    var host, input;
+    if (Mat.legacy()) {
+      host = el('mat-checkbox', { class: 'mat-checkbox mat-accent', id: 'mat-checkbox-' + n });
+      var label = el('label', { class: 'mat-checkbox-layout', for: 'mat-checkbox-' + n + '-input' });
+      var inner = el('span', { class: 'mat-checkbox-inner-container' + (o.label ? '' : ' mat-checkbox-inner-container-no-side-margin') });
+      input = el('input', { type: 'checkbox', class: 'mat-checkbox-input cdk-visually-hidden', id: 'mat-checkbox-' + n + '-input', tabindex: '0', 'aria-checked': 'false' });
+      inner.appendChild(input);
+      inner.appendChild(el('span', { class: 'mat-checkbox-frame' }));
+      inner.appendChild(el('span', { class: 'mat-checkbox-background' }));
+      label.appendChild(inner);
+      label.appendChild(el('span', { class: 'mat-checkbox-label', text: o.label || '' }));
+      host.appendChild(label);
+    } else {
+      host = el('mat-checkbox', { class: 'mat-mdc-checkbox mat-accent', id: 'mat-mdc-checkbox-' + n });
+      var ff = el('div', { class: 'mdc-form-field' });
+      var box = el('div', { class: 'mdc-checkbox' });
+      input = el('input', { type: 'checkbox', class: 'mdc-checkbox__native-control', id: 'mat-mdc-checkbox-' + n + '-input' });
+      box.appendChild(input);
+      box.appendChild(el('div', { class: 'mdc-checkbox__background' }));
+      ff.appendChild(box);
+      ff.appendChild(el('label', { for: input.id, text: o.label || '' }));
+      host.appendChild(ff);
+    }
+    if (o.aria) input.setAttribute('aria-label', o.aria);
+    if (o.value !== undefined) input.value = o.value;
+    input.addEventListener('change', function () { Mat.setChecked(host, input.checked, true); });
+    return host;
+  };
+
+  /* Set a checkbox (and its classes and aria-checked) as the component would. */
+  Mat.setChecked = function (host, on, fromEvent) {
+    var input = host.querySelector('input[type=checkbox]');
+    if (!fromEvent) input.checked = on;
+    input.indeterminate = false;
+    host.classList.toggle(C('mat-checkbox-checked', 'mat-mdc-checkbox-checked'), on);
+    host.classList.remove(C('mat-checkbox-indeterminate', 'mat-mdc-checkbox-indeterminate'));
+    input.setAttribute('aria-checked', on ? 'true' : 'false');
+  };
+  Mat.setIndeterminate = function (host) {
+    var input = host.querySelector('input[type=checkbox]');
+    input.checked = false;
+    input.indeterminate = true;
+    host.classList.remove(C('mat-checkbox-checked', 'mat-mdc-checkbox-checked'));
+    host.classList.add(C('mat-checkbox-indeterminate', 'mat-mdc-checkbox-indeterminate'));
+    input.setAttribute('aria-checked', 'mixed');
   };
 
   Mat.setError = function (field, msg) {
     Mat.clearError(field);
     field.classList.add('mat-form-field-invalid');
-    field.appendChild(el('mat-error', { class: 'mat-mdc-form-field-error', role: 'alert', text: msg }));
+    var e = el('mat-error', { class: C('mat-error', 'mat-mdc-form-field-error'), role: 'alert', text: msg });
+    var sub = field.querySelector(C('.mat-form-field-subscript-wrapper', '.mat-mdc-form-field-subscript-wrapper'));
+    (sub || field).appendChild(e);
   };
   Mat.clearError = function (field) {
     field.classList.remove('mat-form-field-invalid');
     field.querySelectorAll('mat-error').forEach(function (e) { e.remove(); });
   };
 
-  /* A modal dialog with one OK button (MatDialog look-alike). */
-  Mat.dialog = function (message, onClose) {
+  /* A modal dialog (MatDialog with the app's own content): div.dialog-content > span text and
+   * one CLOSE button. The backdrop does not close it: the page is blocked until CLOSE. */
+  Mat.dialog = function (message, onClose, buttonText) {
     Mat.closeOverlays();
     var c = Mat.overlay();
-    var close = function () { Mat.closeOverlays(); if (onClose) onClose(); };
-    var b = el('div', { class: 'cdk-overlay-backdrop cdk-overlay-dark-backdrop cdk-overlay-backdrop-showing' });
-    b.addEventListener('click', close);
+    var host = el('div', { class: 'dialog-host' });
+    var close = function () { host.remove(); if (onClose) onClose(); };
+    host.appendChild(el('div', { class: 'cdk-overlay-backdrop cdk-overlay-dark-backdrop cdk-overlay-backdrop-showing' }));
     var wrap = el('div', { class: 'cdk-global-overlay-wrapper', dir: 'ltr' });
-    var pane = el('div', { class: 'cdk-overlay-pane mat-mdc-dialog-panel' });
+    var pane = el('div', { class: 'cdk-overlay-pane ' + C('mat-dialog-panel', 'mat-mdc-dialog-panel') });
     pane.style.position = 'static';
-    var dc = el('mat-dialog-container', { class: 'mat-mdc-dialog-container mdc-dialog cdk-dialog-container mdc-dialog--open', role: 'dialog', 'aria-modal': 'true', tabindex: '-1' });
-    var content = el('div', { class: 'mat-mdc-dialog-content mdc-dialog__content', 'mat-dialog-content': '', text: message });
-    var actions = el('div', { class: 'mat-mdc-dialog-actions mdc-dialog__actions', 'mat-dialog-actions': '' });
-    var ok = el('button', { type: 'button', class: 'mat-mdc-raised-button mdc-button--raised', 'mat-dialog-close': '', text: 'OK' });
+    var dc = el('mat-dialog-container', { class: C('mat-dialog-container', 'mat-mdc-dialog-container mdc-dialog cdk-dialog-container mdc-dialog--open'), role: 'dialog', 'aria-modal': 'true', tabindex: '-1' });
+    var content = el('div', { class: 'dialog-content ' + C('mat-dialog-content', 'mat-mdc-dialog-content mdc-dialog__content'), 'mat-dialog-content': '' });
+    content.appendChild(el('span', { class: 'dialog-message', text: message }));
+    var actions = el('div', { class: C('mat-dialog-actions', 'mat-mdc-dialog-actions mdc-dialog__actions'), 'mat-dialog-actions': '' });
+    var ok = Mat.button(buttonText || 'CLOSE', 'basic', 'dialog-close');
+    ok.setAttribute('mat-dialog-close', '');
     ok.addEventListener('click', close);
     actions.appendChild(ok);
     dc.appendChild(content);
     dc.appendChild(actions);
     pane.appendChild(dc);
     wrap.appendChild(pane);
-    c.appendChild(b);
-    c.appendChild(wrap);
+    host.appendChild(wrap);
+    c.appendChild(host);
     ok.focus();
+  };
+
+  /* A snack-bar message at the bottom; it goes away by itself. */
+  Mat.snackBar = function (message, ms) {
+    var c = Mat.overlay();
+    c.querySelectorAll('.snack-host').forEach(function (b) { b.remove(); });
+    var host = el('div', { class: 'snack-host cdk-global-overlay-wrapper' });
+    var pane = el('div', { class: 'cdk-overlay-pane' });
+    var bar = el(C('snack-bar-container', 'mat-snack-bar-container'), { class: C('mat-snack-bar-container', 'mat-mdc-snack-bar-container mdc-snackbar--open'), role: 'alert' });
+    var simple = el('simple-snack-bar', { class: C('mat-simple-snackbar', 'mat-mdc-simple-snack-bar') });
+    simple.appendChild(el(C('span', 'div'), { class: C('snack-text', 'mat-mdc-snack-bar-label mdc-snackbar__label'), text: message }));
+    bar.appendChild(simple);
+    pane.appendChild(bar);
+    host.appendChild(pane);
+    c.appendChild(host);
+    setTimeout(function () { host.remove(); }, ms || 6000);
+  };
+
+  /* The app's full-page loading layer: translucent white with a small red spinner. Returns a
+   * function that removes it. */
+  Mat.pageSpinner = function () {
+    var s = el('ngx-spinner', { class: 'page-spinner' });
+    var o = el('div', { class: 'ngx-spinner-overlay' });
+    var b = el('div', { class: 'la-ball-clip-rotate la-sm', style: 'color:#d32f2f' });
+    b.appendChild(el('div'));
+    o.appendChild(b);
+    s.appendChild(o);
+    document.body.appendChild(s);
+    return function () { s.remove(); };
   };
 
   Mat.progressBar = function () {

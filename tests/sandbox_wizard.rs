@@ -1,0 +1,659 @@
+//! The sandbox's appointment wizard and My Appointments driven in real headless Chromium like a
+//! person would (clicks, typing, scrolling), on both markup generations: an import PICK FULL
+//! booked once per `after_submit` behaviour, an export DROP FULL through the shipping-line
+//! popup, the no-open-transactions dialog, an empty DROP EMPTY at TraPac (Line, Equip Size,
+//! Quantity), a full terminal's single option, and My Appointments' loading route, window
+//! scroll and master checkbox. Waits poll for conditions, never sleep.
+
+#[path = "common/sandbox_driver.rs"]
+mod driver;
+
+use anyhow::{Context, Result, ensure};
+use driver::{Driver, get_json, http, settings, solve_captcha, xpath_literal};
+use emodal_api::sandbox::SandboxServer;
+use serde_json::{Value, json};
+use std::future::Future;
+
+const GENERATIONS: [&str; 2] = ["legacy", "mdc"];
+
+/// Run async HTTP helpers from the blocking browser thread.
+fn block<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(f)
+}
+
+fn js(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+/// Start a sandbox of `generation`, run `flow` on a blocking thread, shut down.
+async fn with_sandbox(
+    generation: &'static str,
+    extra: &'static [(&'static str, &'static str)],
+    flow: fn(&str, &str) -> Result<()>,
+) {
+    let mut o = vec![("sandbox.generation", generation)];
+    o.extend_from_slice(extra);
+    let server = SandboxServer::start(&settings(&o)).await.unwrap();
+    let base = server.base_url();
+    let result = tokio::task::spawn_blocking(move || flow(&base, generation))
+        .await
+        .unwrap();
+    server.shutdown().await;
+    result.unwrap_or_else(|e| panic!("{generation}: {e:#}"));
+}
+
+/// Log in over HTTP (following the login's redirects by hand) and return the cookies set.
+/// The login page itself is tested elsewhere; this keeps these tests about the wizard.
+async fn login_cookies(base: &str, user: &str, password: &str) -> Result<Vec<String>> {
+    let c = http();
+    let token = solve_captcha(&c, base, "test-key").await?;
+    let mut cookies: Vec<String> = Vec::new();
+    let mut r = c
+        .post(format!("{base}/Account/Login"))
+        .form(&[
+            ("Username", user),
+            ("Password", password),
+            ("g-recaptcha-response", &token),
+        ])
+        .send()
+        .await?;
+    for _ in 0..8 {
+        for v in r.headers().get_all("set-cookie") {
+            let kv = v.to_str()?.split(';').next().unwrap_or("").to_string();
+            let name = kv.split('=').next().unwrap_or("").to_string();
+            cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !kv.ends_with('=') {
+                cookies.push(kv);
+            }
+        }
+        let Some(loc) = r.headers().get("location").and_then(|l| l.to_str().ok()) else {
+            break;
+        };
+        let url = if loc.starts_with("http") {
+            loc.to_string()
+        } else {
+            format!("{base}{loc}")
+        };
+        r = c
+            .get(url)
+            .header("cookie", cookies.join("; "))
+            .send()
+            .await?;
+    }
+    ensure!(!cookies.is_empty(), "login set no cookie");
+    Ok(cookies)
+}
+
+/// A browser logged in as demo.
+fn browser(base: &str) -> Result<Driver> {
+    let cookies = block(login_cookies(base, "demo", "demo-password"))?;
+    let d = Driver::launch()?;
+    d.goto(&format!("{base}/__sandbox/stats"))?;
+    for c in cookies {
+        d.eval(&format!("document.cookie = {} + '; path=/'", js(&c)))?;
+    }
+    Ok(d)
+}
+
+fn dataset(base: &str) -> Value {
+    block(get_json(
+        &http(),
+        &format!("{base}/__sandbox/dataset?username=demo"),
+    ))
+}
+
+fn set_config(base: &str, body: Value) -> Result<()> {
+    let r = block(
+        http()
+            .post(format!("{base}/__sandbox/config"))
+            .json(&body)
+            .send(),
+    )?;
+    ensure!(r.status().is_success(), "config {body}: {}", r.status());
+    Ok(())
+}
+
+fn free_slots(base: &str, terminal: &str, mv: &str) -> Vec<String> {
+    let url = reqwest::Url::parse_with_params(
+        &format!("{base}/__sandbox/slots"),
+        &[
+            ("username", "demo"),
+            ("terminal", terminal),
+            ("move_type", mv),
+        ],
+    )
+    .unwrap();
+    serde_json::from_value(block(get_json(&http(), url.as_str()))["slots"].clone()).unwrap()
+}
+
+fn open_wizard(d: &Driver, base: &str) -> Result<()> {
+    d.goto(&format!("{base}/trucker/web/addvisit"))?;
+    d.wait_js(
+        "wizard",
+        "document.querySelector('mat-select[formcontrolname=terminal]')",
+    )?;
+    step_selected(d, 1)
+}
+
+fn step_selected(d: &Driver, n: u32) -> Result<()> {
+    d.wait_js(
+        &format!("step {n}"),
+        &format!(
+            "document.querySelector('mat-step-header[aria-posinset=\"{n}\"]').getAttribute('aria-selected') === 'true' && \
+             getComputedStyle(document.querySelector('.mat-horizontal-stepper-content[data-step=\"{n}\"]')).display !== 'none' && \
+             !document.querySelector('.ngx-spinner-overlay')"
+        ),
+    )
+}
+
+/// The text a select shows (either generation's min-line span).
+fn select_value(d: &Driver, control: &str) -> Result<String> {
+    let v = d.eval(&format!(
+        "(s => s ? s.textContent.trim() : null)(document.querySelector('mat-select[formcontrolname={control}] .mat-select-min-line, mat-select[formcontrolname={control}] .mat-mdc-select-min-line'))"
+    ))?;
+    Ok(v.as_str().unwrap_or("").to_string())
+}
+
+/// Open the select labelled `label` (label text contains, as a careful driver matches).
+fn open_select(d: &Driver, label: &str) -> Result<()> {
+    d.wait_js(
+        "no overlay",
+        "!document.querySelector('.ngx-spinner-overlay')",
+    )?;
+    d.click_xpath(&format!(
+        "//mat-form-field[.//mat-label[contains(normalize-space(.), {})]]//mat-select",
+        xpath_literal(label)
+    ))?;
+    d.wait_js(
+        "options",
+        "document.querySelector('.cdk-overlay-pane mat-option')",
+    )
+}
+
+fn pick_option(d: &Driver, text: &str) -> Result<()> {
+    let opt = format!(
+        "//div[contains(@class,'cdk-overlay-pane')]//mat-option[normalize-space(.)={}]",
+        xpath_literal(text)
+    );
+    d.wait_for(&format!("option {text}"), 15, || {
+        Ok(d.exists_xpath(&opt)?.then_some(()))
+    })?;
+    d.click_xpath(&opt)?;
+    d.wait_js(
+        "panel closed",
+        "!document.querySelector('.cdk-overlay-pane mat-option')",
+    )
+}
+
+fn choose(d: &Driver, label: &str, text: &str) -> Result<()> {
+    open_select(d, label)?;
+    pick_option(d, text)
+}
+
+/// Choose the terminal and wait out the white loading layer.
+fn choose_terminal(d: &Driver, terminal: &str) -> Result<()> {
+    choose(d, "Terminal", terminal)?;
+    d.wait_js(
+        "terminal loaded",
+        "!document.querySelector('.ngx-spinner-overlay') && document.querySelector('.move-data-card').style.display !== 'none'",
+    )
+}
+
+fn add_chip(d: &Driver, control: &str, value: &str) -> Result<()> {
+    d.type_into(&format!("input[formcontrolname={control}]"), value)?;
+    d.tab.press_key("Enter")?;
+    d.wait_js(
+        "chip",
+        &format!(
+            "Array.from(document.querySelectorAll('mat-chip, mat-chip-row')).some(c => c.textContent.includes({}))",
+            js(value)
+        ),
+    )
+}
+
+fn autocomplete(d: &Driver, control: &str, value: &str) -> Result<()> {
+    d.click(&format!(
+        ".mat-horizontal-stepper-content:not([style*=none]) input[formcontrolname={control}]"
+    ))?;
+    pick_option(d, value)?;
+    d.wait_js(
+        "filled",
+        &format!(
+            "Array.from(document.querySelectorAll('input[formcontrolname={control}]')).some(i => i.value === {})",
+            js(value)
+        ),
+    )
+}
+
+/// Click the visible button whose text is `label` (legacy: span.mat-button-wrapper).
+fn click_button(d: &Driver, label: &str) -> Result<()> {
+    d.wait_js(
+        "no overlay",
+        "!document.querySelector('.ngx-spinner-overlay')",
+    )?;
+    d.click_xpath(&format!(
+        "//div[contains(@class,'mat-horizontal-stepper-content') and not(contains(@style,'none'))]//button[normalize-space(.)={}]",
+        xpath_literal(label)
+    ))
+}
+
+fn next(d: &Driver, from: u32) -> Result<()> {
+    d.click_xpath(&format!(
+        "//div[@data-step='{from}']//button[contains(@class,'text-next') and normalize-space(.)='Next']"
+    ))?;
+    step_selected(d, from + 1)
+}
+
+/// Close the open dialog with CLOSE: legacy by the exact span the original used.
+fn close_dialog(d: &Driver, generation: &str) -> Result<()> {
+    let xp = if generation == "legacy" {
+        "//span[@class='mat-button-wrapper' and text()='CLOSE']"
+    } else {
+        "//mat-dialog-container//button[normalize-space(.)='CLOSE']"
+    };
+    d.click_xpath(xp)?;
+    d.wait_js(
+        "dialog closed",
+        "!document.querySelector('mat-dialog-container')",
+    )
+}
+
+fn dialog_text(d: &Driver) -> Result<String> {
+    d.wait_js(
+        "dialog",
+        "document.querySelector('mat-dialog-container div.dialog-content span')",
+    )?;
+    d.text("mat-dialog-container div.dialog-content span")
+}
+
+/// Step 2: tick the move, fill its fields, Next.
+fn step2(d: &Driver, ds: &Value, unit: Option<&str>) -> Result<()> {
+    ensure!(
+        d.eval("document.querySelector('.move-items input[type=checkbox]').checked")?
+            == json!(false),
+        "the move starts unchecked"
+    );
+    ensure!(
+        d.eval("document.querySelector('.discard-button').disabled")? == json!(true),
+        "DISCARD disabled until a move is checked"
+    );
+    d.click_xpath("(//div[@data-step='2']//mat-checkbox)[1]")?;
+    d.wait_js(
+        "checked",
+        "document.querySelector('.move-items input[type=checkbox]').checked && !document.querySelector('.discard-button').disabled",
+    )?;
+    if let Some(u) = unit {
+        d.type_into("input[formcontrolname=Unit]", u)?;
+    }
+    autocomplete(d, "Plate", ds["truck_plates"][1].as_str().unwrap())?;
+    next(d, 2)
+}
+
+/// Whether step 3's slot field shows a visible label.
+fn slot_label(d: &Driver) -> Result<Value> {
+    d.eval("(l => l ? l.textContent.trim() : null)(document.querySelector('[data-field=slot] mat-label'))")
+}
+
+fn import_to_step3(
+    d: &Driver,
+    base: &str,
+    ds: &Value,
+    terminal: &str,
+    container: &str,
+) -> Result<()> {
+    open_wizard(d, base)?;
+    ensure!(
+        select_value(d, "trucking")? == ds["trucking_companies"][0],
+        "trucking preselected"
+    );
+    ensure!(
+        select_value(d, "moveType")?.is_empty(),
+        "Move Type empty before a terminal"
+    );
+    choose_terminal(d, terminal)?;
+    ensure!(select_value(d, "moveType")? == "PICK FULL");
+    add_chip(d, "containerNumber", container)?;
+    next(d, 1)?;
+    step2(d, ds, None)
+}
+
+fn first_import(ds: &Value) -> String {
+    ds["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Trade Type"] == "IMPORT")
+        .unwrap()["Container #"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn booked(base: &str) -> usize {
+    dataset(base)["appointments"].as_array().map_or(0, Vec::len)
+}
+
+// ----- import PICK FULL, once per after_submit behaviour -----
+
+fn import_flow(base: &str, generation: &str) -> Result<()> {
+    let ds = dataset(base);
+    let import = first_import(&ds);
+    let terminal = "ITS Long Beach";
+    let d = browser(base)?;
+
+    // Step 1's markup as recorded: labels with required markers, no Import/Export radio.
+    open_wizard(&d, base)?;
+    ensure!(d.eval("document.querySelector('mat-radio-group, input[type=radio]')")? == Value::Null);
+    let labels = d.eval(
+        "Array.from(document.querySelectorAll('[data-step=\"1\"] mat-form-field label')).map(l => l.textContent)",
+    )?;
+    ensure!(
+        labels == json!(["Trucking company *", "Terminal *", "Move Type *"]),
+        "{labels}"
+    );
+    if generation == "legacy" {
+        ensure!(d.exists_xpath(
+            "//mat-form-field[contains(@class,'mat-form-field')]/div[@class='mat-form-field-wrapper']/div[@class='mat-form-field-flex']/div[@class='mat-form-field-infix']/mat-select/div[@class='mat-select-trigger']"
+        )?);
+    }
+    choose_terminal(&d, terminal)?;
+    open_select(&d, "Move")?;
+    let moves = d.eval(
+        "Array.from(document.querySelectorAll('.cdk-overlay-pane mat-option')).map(o => [o.textContent.trim(), !!o.querySelector('mat-icon[svgicon]')])",
+    )?;
+    ensure!(
+        moves
+            == json!([
+                ["PICK FULL", true],
+                ["DROP FULL", true],
+                ["PICK EMPTY", true],
+                ["DROP EMPTY", true]
+            ]),
+        "{moves}"
+    );
+    if generation == "legacy" {
+        ensure!(d.exists_xpath(
+            "//mat-option//span[@class='mat-option-text' and normalize-space(text())='PICK FULL']"
+        )?);
+    }
+    pick_option(&d, "PICK FULL")?;
+    let hint = d.text("[data-field=containerNumber] mat-hint")?;
+    ensure!(hint == "0 / Maximum Allowed(10)", "{hint}");
+    ensure!(
+        d.eval("document.querySelector('input[formcontrolname=containerNumber]').placeholder")?
+            == "Container number(s)"
+    );
+    add_chip(&d, "containerNumber", "ABCU1234560")?;
+    ensure!(d.text("[data-field=containerNumber] mat-hint")? == "1 / Maximum Allowed(10)");
+    let remove = if generation == "legacy" {
+        "//mat-icon[@matchipremove and contains(text(),'cancel')]"
+    } else {
+        "//button[@matchipremove]"
+    };
+    d.click_xpath(remove)?;
+    d.wait_js(
+        "chip removed",
+        "!document.querySelector('mat-chip, mat-chip-row')",
+    )?;
+
+    for after in ["confirmation", "snackbar", "my_appointments"] {
+        set_config(base, json!({"after_submit": after}))?;
+        let before = booked(base);
+        import_to_step3(&d, base, &ds, terminal, &import)?;
+        let free = free_slots(base, terminal, "PICK FULL");
+        ensure!(
+            select_value(&d, "slot")? == free[0],
+            "first slot preselected"
+        );
+        let label = slot_label(&d)?;
+        if generation == "legacy" {
+            ensure!(
+                label == Value::Null,
+                "legacy slot select has no label: {label}"
+            );
+        } else {
+            ensure!(label == "Appointment", "{label}");
+        }
+        d.wait_js(
+            "check-in",
+            "document.querySelector('.checkin-text').textContent.startsWith('Check-In for this visit should be completed by ')",
+        )?;
+        click_button(&d, "Submit")?;
+        match after {
+            "confirmation" => {
+                step_selected(&d, 4)?;
+                d.wait_js(
+                    "number",
+                    "/^APT\\d{8}$/.test(document.querySelector('.confirmation-number').textContent)",
+                )?;
+            }
+            "snackbar" => {
+                d.wait_js(
+                    "snack-bar",
+                    "Array.from(document.querySelectorAll('simple-snack-bar')).some(s => s.textContent.includes('Appointment created successfully'))",
+                )?;
+                step_selected(&d, 1)?;
+                ensure!(
+                    d.eval("document.querySelector('.confirmation-number').textContent")? == "",
+                    "no confirmation number after a snack-bar"
+                );
+            }
+            _ => {
+                d.wait_js(
+                    "my appointments",
+                    &format!(
+                        "location.pathname === '/myappointments' && !location.search && Array.from(document.querySelectorAll('tr[data-confirmation]')).some(r => r.textContent.includes({}))",
+                        js(&free[0])
+                    ),
+                )?;
+            }
+        }
+        ensure!(booked(base) == before + 1, "{after}: exactly one booking");
+        ensure!(!free_slots(base, terminal, "PICK FULL").contains(&free[0]));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_pick_full_books_once_per_after_submit_legacy() {
+    with_sandbox(GENERATIONS[0], &[], import_flow).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_pick_full_books_once_per_after_submit_mdc() {
+    with_sandbox(GENERATIONS[1], &[], import_flow).await;
+}
+
+// ----- exports: dialogs -----
+
+fn export_flow(base: &str, generation: &str) -> Result<()> {
+    let ds = dataset(base);
+    let terminal = "Everport Terminal Services - Los Angeles";
+    let d = browser(base)?;
+    open_wizard(&d, base)?;
+    choose_terminal(&d, terminal)?;
+    choose(&d, "Move", "DROP FULL")?;
+    ensure!(
+        d.eval("document.querySelector('input[formcontrolname=containerNumber]')")? == Value::Null
+    );
+    add_chip(&d, "bookingNumber", "NOPE00000000")?;
+    let t = dialog_text(&d)?;
+    ensure!(t == "No open transactions for this booking number.", "{t}");
+    close_dialog(&d, generation)?;
+    d.click("mat-chip [matchipremove], mat-chip-row [matchipremove]")?;
+    // A booking whose shipping line the portal lacks (odd positions): the blocking popup.
+    let booking = ds["export_bookings"][1].as_str().context("booking")?;
+    add_chip(&d, "bookingNumber", booking)?;
+    let t = dialog_text(&d)?;
+    ensure!(t == "Booking shippingline is required", "{t}");
+    close_dialog(&d, generation)?;
+    d.type_into("input[formcontrolname=quantity][type=number][min='1']", "1")?;
+    next(&d, 1)?;
+    step2(&d, &ds, Some("TEMU1234567"))?;
+    let before = booked(base);
+    click_button(&d, "Submit")?;
+    step_selected(&d, 4)?;
+    let v = dataset(base);
+    ensure!(booked(base) == before + 1);
+    let a = v["appointments"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    ensure!(
+        a["booking_number"] == booking && a["container_type"] == "EXPORT",
+        "{a}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_drop_full_dialogs_closed_by_close() {
+    for g in GENERATIONS {
+        with_sandbox(g, &[], export_flow).await;
+    }
+}
+
+// ----- empty drop at TraPac, full terminal -----
+
+fn empty_and_full_flow(base: &str, _generation: &str) -> Result<()> {
+    let ds = dataset(base);
+    let d = browser(base)?;
+    let trapac = "TraPac LLC - Los Angeles";
+    open_wizard(&d, base)?;
+    choose_terminal(&d, trapac)?;
+    choose(&d, "Move", "DROP EMPTY")?;
+    ensure!(
+        d.eval("document.querySelector('input[formcontrolname=containerNumber]')")? == Value::Null
+    );
+    for (label, value) in [("Line", "GMSU"), ("Equip Size", "40DH")] {
+        let xp = format!(
+            "//mat-form-field[.//mat-label[normalize-space(.)='{label}']]//input[@matinput and contains(@class,'mat-autocomplete-trigger') or @matinput and contains(@class,'mat-mdc-autocomplete-trigger')]"
+        );
+        d.click_xpath(&format!("({xp})[1]"))?;
+        pick_option(&d, value)?;
+    }
+    d.type_into("input[formcontrolname=quantity]", "1")?;
+    next(&d, 1)?;
+    ensure!(
+        d.eval("document.querySelector('.move-card input[formcontrolname=Line]').value")? == "GMSU"
+    );
+    step2(&d, &ds, None)?;
+    ensure!(select_value(&d, "slot")? == free_slots(base, trapac, "DROP EMPTY")[0]);
+
+    // A full terminal: the select holds one option saying so.
+    let tti = "Total Terminals Intl LLC";
+    set_config(base, json!({"full_terminals": [tti, "ITS Long Beach"]}))?;
+    for (terminal, text) in [
+        (tti, "No Appointments Available!"),
+        ("ITS Long Beach", "No Appointments Available"),
+    ] {
+        import_to_step3(&d, base, &ds, terminal, &first_import(&ds))?;
+        d.click("mat-select[formcontrolname=slot]")?;
+        d.wait_js(
+            "options",
+            "document.querySelector('.cdk-overlay-pane mat-option')",
+        )?;
+        let opts = d.overlay_options()?;
+        ensure!(opts == [text], "{opts:?}");
+        pick_option(&d, text)?;
+        let before = booked(base);
+        click_button(&d, "Submit")?;
+        d.wait_js(
+            "refused",
+            "document.querySelector('[data-field=slot] mat-error')",
+        )?;
+        ensure!(booked(base) == before);
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_drop_at_trapac_and_full_terminals() {
+    for g in GENERATIONS {
+        with_sandbox(g, &[], empty_and_full_flow).await;
+    }
+}
+
+// ----- My Appointments -----
+
+fn my_appointments_flow(base: &str, generation: &str) -> Result<()> {
+    let ds = dataset(base);
+    let cookies = block(login_cookies(base, "demo", "demo-password"))?.join("; ");
+    let import = first_import(&ds);
+    let terminal = "Pacific Container Terminal";
+    for slot in free_slots(base, terminal, "PICK FULL").into_iter().take(12) {
+        let v: Value = block(async {
+            http()
+                .post(format!("{base}/api/wizard/book"))
+                .header("cookie", &cookies)
+                .json(
+                    &json!({"trucking": ds["trucking_companies"][0], "terminal": terminal,
+                    "move_type": "PICK FULL", "containers": [import], "selected": [import],
+                    "plate": ds["truck_plates"][0], "slot": slot}),
+                )
+                .send()
+                .await?
+                .json()
+                .await
+        })?;
+        ensure!(v["ok"] == true, "{v}");
+    }
+    ensure!(booked(base) == 12);
+    let d = browser(base)?;
+    // A window shorter than ten rows, so the list must be scrolled for more.
+    d.tab.set_bounds(headless_chrome::types::Bounds::Normal {
+        left: Some(0),
+        top: Some(0),
+        width: Some(1400.0),
+        height: Some(560.0),
+    })?;
+    // The loading route shows first (the API waits the render delay), then the list.
+    d.tab.navigate_to(&format!("{base}/myappointments"))?;
+    d.wait_js("loading route", "location.search === '?loading=true'")?;
+    let row = if generation == "legacy" {
+        "tr.mat-row"
+    } else {
+        "tr.mat-mdc-row"
+    };
+    d.wait_js(
+        "rows",
+        &format!("location.search === '' && document.querySelectorAll('{row}').length === 10"),
+    )?;
+    ensure!(d.eval("!!document.querySelector('mat-icon[svgicon=xls]')")? == json!(true));
+    if generation == "legacy" {
+        ensure!(d.exists_xpath(
+            "//tbody//input[@type='checkbox' and contains(@class,'mat-checkbox-input')]"
+        )?);
+    }
+    // More rows when the WINDOW is scrolled to the bottom.
+    d.eval("window.scrollTo(0, document.body.scrollHeight)")?;
+    d.wait_js(
+        "more rows",
+        &format!("document.querySelectorAll('{row}').length === 12"),
+    )?;
+    let checked = |d: &Driver| -> Result<Value> {
+        d.eval("Array.from(document.querySelectorAll('tbody input[type=checkbox]')).filter(i => i.getAttribute('aria-checked') === 'true').length")
+    };
+    d.eval("window.scrollTo(0, 0)")?;
+    d.click("thead mat-checkbox label, thead mat-checkbox .mdc-checkbox")?;
+    d.wait_js("all checked", "document.querySelector('thead input[type=checkbox]').getAttribute('aria-checked') === 'true'")?;
+    ensure!(checked(&d)? == json!(12));
+    d.click("tbody mat-checkbox label, tbody mat-checkbox .mdc-checkbox")?;
+    d.wait_js("mixed", "document.querySelector('thead input[type=checkbox]').getAttribute('aria-checked') === 'mixed'")?;
+    ensure!(checked(&d)? == json!(11));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_appointments_loading_route_window_scroll_and_master_checkbox() {
+    for g in GENERATIONS {
+        with_sandbox(
+            g,
+            &[("sandbox.render_delay_ms", "300")],
+            my_appointments_flow,
+        )
+        .await;
+    }
+}
