@@ -282,6 +282,7 @@ fn step2(d: &Driver, ds: &Value, unit: Option<&str>) -> Result<()> {
         "checked",
         "document.querySelector('.move-items input[type=checkbox]').checked && !document.querySelector('.discard-button').disabled",
     )?;
+    shot(d, "step2", if unit.is_some() { "export" } else { "import" })?;
     if let Some(u) = unit {
         d.type_into("input[formcontrolname=Unit]", u)?;
     }
@@ -327,6 +328,15 @@ fn first_import(ds: &Value) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// With `EMODAL_WIZARD_SHOTS=<dir>`, save a screenshot (for looking at the pages by eye).
+fn shot(d: &Driver, generation: &str, name: &str) -> Result<()> {
+    if let Ok(dir) = std::env::var("EMODAL_WIZARD_SHOTS") {
+        std::fs::create_dir_all(&dir)?;
+        d.screenshot(&std::path::Path::new(&dir).join(format!("{generation}-{name}.png")))?;
+    }
+    Ok(())
 }
 
 fn booked(base: &str) -> usize {
@@ -376,6 +386,7 @@ fn import_flow(base: &str, generation: &str) -> Result<()> {
             "//mat-option//span[@class='mat-option-text' and normalize-space(text())='PICK FULL']"
         )?);
     }
+    shot(&d, generation, "1-move-types")?;
     pick_option(&d, "PICK FULL")?;
     let hint = d.text("[data-field=containerNumber] mat-hint")?;
     ensure!(hint == "0 / Maximum Allowed(10)", "{hint}");
@@ -385,6 +396,7 @@ fn import_flow(base: &str, generation: &str) -> Result<()> {
     );
     add_chip(&d, "containerNumber", "ABCU1234560")?;
     ensure!(d.text("[data-field=containerNumber] mat-hint")? == "1 / Maximum Allowed(10)");
+    shot(&d, generation, "2-step1-chip")?;
     let remove = if generation == "legacy" {
         "//mat-icon[@matchipremove and contains(text(),'cancel')]"
     } else {
@@ -401,6 +413,7 @@ fn import_flow(base: &str, generation: &str) -> Result<()> {
         let before = booked(base);
         import_to_step3(&d, base, &ds, terminal, &import)?;
         let free = free_slots(base, terminal, "PICK FULL");
+        shot(&d, generation, &format!("4-step3-{after}"))?;
         ensure!(
             select_value(&d, "slot")? == free[0],
             "first slot preselected"
@@ -426,6 +439,7 @@ fn import_flow(base: &str, generation: &str) -> Result<()> {
                     "number",
                     "/^APT\\d{8}$/.test(document.querySelector('.confirmation-number').textContent)",
                 )?;
+                shot(&d, generation, "5-confirmation")?;
             }
             "snackbar" => {
                 d.wait_js(
@@ -486,6 +500,7 @@ fn export_flow(base: &str, generation: &str) -> Result<()> {
     add_chip(&d, "bookingNumber", booking)?;
     let t = dialog_text(&d)?;
     ensure!(t == "Booking shippingline is required", "{t}");
+    shot(&d, generation, "6-shippingline-popup")?;
     close_dialog(&d, generation)?;
     d.type_into("input[formcontrolname=quantity][type=number][min='1']", "1")?;
     next(&d, 1)?;
@@ -535,6 +550,7 @@ fn empty_and_full_flow(base: &str, _generation: &str) -> Result<()> {
         pick_option(&d, value)?;
     }
     d.type_into("input[formcontrolname=quantity]", "1")?;
+    shot(&d, _generation, "3-empty-form")?;
     next(&d, 1)?;
     ensure!(
         d.eval("document.querySelector('.move-card input[formcontrolname=Line]').value")? == "GMSU"
@@ -640,6 +656,7 @@ fn my_appointments_flow(base: &str, generation: &str) -> Result<()> {
     d.click("thead mat-checkbox label, thead mat-checkbox .mdc-checkbox")?;
     d.wait_js("all checked", "document.querySelector('thead input[type=checkbox]').getAttribute('aria-checked') === 'true'")?;
     ensure!(checked(&d)? == json!(12));
+    shot(&d, generation, "7-my-appointments")?;
     d.click("tbody mat-checkbox label, tbody mat-checkbox .mdc-checkbox")?;
     d.wait_js("mixed", "document.querySelector('thead input[type=checkbox]').getAttribute('aria-checked') === 'mixed'")?;
     ensure!(checked(&d)? == json!(11));
@@ -656,4 +673,89 @@ async fn my_appointments_loading_route_window_scroll_and_master_checkbox() {
         )
         .await;
     }
+}
+
+// ----- realistic pace -----
+
+/// Click Next until the step advances, as the original did (it re-clicked when the stepper did
+/// not move): at realistic pace Next takes seconds and now and then does not advance.
+fn next_patiently(d: &Driver, from: u32) -> Result<()> {
+    let advanced = format!(
+        "document.querySelector('mat-step-header[aria-posinset=\"{}\"]').getAttribute('aria-selected') === 'true'",
+        from + 1
+    );
+    for _ in 0..8 {
+        d.click_xpath(&format!(
+            "//div[@data-step='{from}']//button[contains(@class,'text-next') and normalize-space(.)='Next']"
+        ))?;
+        d.wait_for("Next answered", 30, || {
+            let v = d.eval("!document.querySelector('.ngx-spinner-overlay')")?;
+            Ok((v == json!(true)).then_some(()))
+        })?;
+        if d.eval(&advanced)? == json!(true) {
+            return step_selected(d, from + 1);
+        }
+    }
+    anyhow::bail!("Next never advanced from step {from}")
+}
+
+fn realistic_flow(base: &str, generation: &str) -> Result<()> {
+    let ds = dataset(base);
+    let import = first_import(&ds);
+    let terminal = "Total Terminals Intl LLC";
+    let d = browser(base)?;
+    d.tab
+        .set_default_timeout(std::time::Duration::from_secs(40));
+    open_wizard(&d, base)?;
+    choose_terminal(&d, terminal)?;
+    add_chip(&d, "containerNumber", &import)?;
+    next_patiently(&d, 1)?;
+    ensure!(
+        d.eval("document.querySelector('mat-button-toggle .pill-text').textContent")? == "YES",
+        "own chassis defaults to YES at TTI"
+    );
+    d.click_xpath("(//div[@data-step='2']//mat-checkbox)[1]")?;
+    autocomplete(&d, "Plate", ds["truck_plates"][0].as_str().unwrap())?;
+    next_patiently(&d, 2)?;
+    // A slow first answer: the booking is already recorded, so the same request again (a
+    // driver retrying after a timeout) finds the slot taken instead of booking twice.
+    set_config(base, json!({"submit_delay_ms": 1500}))?;
+    let slot = select_value(&d, "slot")?;
+    let before = booked(base);
+    click_button(&d, "Submit")?;
+    d.wait_for("booking recorded", 30, || {
+        Ok((booked(base) == before + 1).then_some(()))
+    })?;
+    let cookies = block(login_cookies(base, "demo", "demo-password"))?.join("; ");
+    let again: Value = block(async {
+        http()
+            .post(format!("{base}/api/wizard/book"))
+            .header("cookie", &cookies)
+            .json(
+                &json!({"trucking": ds["trucking_companies"][0], "terminal": terminal,
+                "move_type": "PICK FULL", "containers": [import], "selected": [import],
+                "plate": ds["truck_plates"][0], "slot": slot}),
+            )
+            .send()
+            .await?
+            .json()
+            .await
+    })?;
+    ensure!(again["slot_taken"] == true, "{again}");
+    d.wait_for("confirmation", 30, || {
+        let v = d.eval(
+            "/^APT\\d{8}$/.test(document.querySelector('.confirmation-number').textContent)",
+        )?;
+        Ok((v == json!(true)).then_some(()))
+    })?;
+    ensure!(
+        booked(base) == before + 1,
+        "{generation}: exactly one booking"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realistic_pace_import_retries_next_and_books_once() {
+    with_sandbox("legacy", &[("sandbox.pace", "realistic")], realistic_flow).await;
 }

@@ -6,7 +6,8 @@
   var GLYPHS = {
     keyboard_arrow_right: '\u203A', keyboard_arrow_down: '\u2304', cancel: '\u2715',
     close: '\u2715', check: '\u2714', check_circle: '\u2714', event: '\u25F7', info: 'i',
-    error: '!', refresh: '\u21BB'
+    error: '!', refresh: '\u21BB', cloud_download: '\u2601', event_available: '\u2611',
+    chevron_right: '\u203A', calendar_month: '\u25A6'
   };
   var Mat = (window.Mat = {});
 
