@@ -130,7 +130,7 @@ async fn scenario(settings: &Settings, browser: &BrowserHandle, base: &str) -> R
         // Two chips; the second typed in lower case.
         container_ids: vec![imports[0].clone(), imports[1].to_lowercase()],
         truck_plate: Some(plates[1].clone()),
-        own_chassis: true,
+        own_chassis: Some(true),
         pin_code: Some("1234".into()),
         ..Visit::default()
     };
@@ -243,7 +243,11 @@ async fn scenario(settings: &Settings, browser: &BrowserHandle, base: &str) -> R
     })
     .await
     .map_err(|e| format!("make appointment: {e}"))?;
-    assert!(!done.confirmation_number.is_empty());
+    let number_shown = done
+        .confirmation_number
+        .clone()
+        .expect("a confirmation number");
+    assert_eq!(done.verified_by, "confirmation");
     assert_eq!(done.appointment_time, slot);
     assert!(
         done.details
@@ -270,7 +274,7 @@ async fn scenario(settings: &Settings, browser: &BrowserHandle, base: &str) -> R
         list.columns
     );
     assert_eq!(list.rows.len(), 1, "{:?}", list.rows);
-    assert_eq!(list.rows[0][number], done.confirmation_number);
+    assert_eq!(list.rows[0][number], number_shown);
     assert_eq!(list.rows[0][time], slot);
     assert_eq!(list.selected_count, 1);
 

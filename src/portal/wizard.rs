@@ -36,6 +36,9 @@ pub(super) struct Outcome {
     pub details: Vec<(String, String)>,
     #[serde(default)]
     pub url: String,
+    /// A field error on the container or booking input.
+    #[serde(default)]
+    pub item: bool,
 }
 
 #[derive(Deserialize)]
@@ -595,6 +598,12 @@ impl Wizard {
                         )));
                     }
                     self.clear_popups(page, from)?;
+                }
+                Some(o) if o.state == "error" && o.item => {
+                    return Err(DriverError::NotFound(format!(
+                        "the portal refused step {at}: {}",
+                        o.text
+                    )));
                 }
                 Some(o) if o.state == "error" || o.state == "page_error" => {
                     return Err(DriverError::Invalid(format!(

@@ -58,11 +58,16 @@ const closeDialog = d => {
     .find(x => words.includes(low(clean(x))));
   if (!b) return false; press(b); return true;
 };
+/* A field error on the container or booking input: the portal does not know the item. */
+const isItemError = e => {
+  const f = e.closest((A.sel.form_field || []).join(', '));
+  return !!f && (pick(A.sel.wizard_container_input, f).length > 0 || pick(A.sel.wizard_booking_input, f).length > 0);
+};
 /* What the page says about the step: a popup, a field error, a page message. */
 const problem = () => {
   const d = dialogs()[0]; if (d) return {state: 'dialog', text: dialogText(d)};
   const errs = inPanel(A.sel.wizard_error).filter(e => clean(e));
-  if (errs.length) return {state: 'error', text: errs.map(clean).join('; ')};
+  if (errs.length) return {state: 'error', text: errs.map(clean).join('; '), item: errs.some(isItemError)};
   const pe = pickVis(A.sel.wizard_page_error).find(e => clean(e));
   if (pe) return {state: 'page_error', text: clean(pe)};
   return null;

@@ -125,19 +125,21 @@ case 'chassis': {
   /* The innermost candidates: a wrapper with the same text is not a control of its own. */
   const ctrls = cands.filter(e => !cands.some(o => o !== e && e.contains(o)));
   const want = A.own ? yes : no;
+  /* The element that takes the click: a button inside the control, or one around it. */
+  const clickable = e => e.querySelector('button, [role=switch], input') || e.closest('button, [role=switch]') || e;
   const isOn = e => { const b = e.closest('.mat-button-toggle, mat-button-toggle') || e;
     return b.classList.contains('mat-button-toggle-checked') || (b.querySelector('[aria-pressed]') || b).getAttribute('aria-pressed') === 'true'; };
   if (ctrls.length >= 2) {
     const t = ctrls.find(e => low(clean(e)) === want);
     if (!t) return {state: 'missing'};
     if (A.check) return isOn(t) ? {state: 'ok'} : null;
-    if (!isOn(t)) press(t.closest('button') || t);
+    if (!isOn(t)) press(clickable(t));
     return {state: 'pressed'};
   }
   if (ctrls.length === 1) {
     const p = ctrls[0]; const now = low(clean(p));
     if (A.check) return now === want ? {state: 'ok'} : null;
-    if (now !== want) press(p.closest('button, [role=switch], mat-slide-toggle') || p);
+    if (now !== want) press(clickable(p));
     return {state: 'pressed', was: now};
   }
   return {state: 'none'};
