@@ -237,3 +237,132 @@ async fn make_appointment_books_once_per_idempotency_key() {
     assert_eq!(sheet.status(), 200);
     t.shutdown_clean().await;
 }
+
+async fn bookings(t: &TestApp) -> usize {
+    t.dataset(USER).await["appointments"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+async fn sandbox_config(t: &TestApp, change: Value) {
+    t.sandbox_post("/__sandbox/config", change).await;
+}
+
+/// The real wizard has no Import/Export choice: the move type and terminal decide which
+/// items it asks for. Each form returns exactly the sandbox's free slots, and a full
+/// terminal's single "No Appointments Available" option is no time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_move_form_returns_the_portals_slots() {
+    let mut t = start(&[]).await;
+    let id = t.demo_session().await;
+    let data = t.dataset(USER).await;
+    let trucking = data["trucking_companies"][0].clone();
+
+    // Export: a booking number and a quantity. The second booking makes the portal show
+    // "Booking shippingline is required", which is closed and the flow goes on.
+    let booking = data["export_bookings"][1].as_str().unwrap();
+    let (status, body) = t
+        .post(
+            "/check_appointments",
+            json!({"session_id": id, "container_type": "export", "trucking_company": trucking,
+                   "terminal": "TTI", "move_type": "DROP FULL", "booking_number": booking,
+                   "quantity": 1, "unit_number": "TGBU1234567", "seal_value": "S1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let expected = free_slots(&t, TERMINAL, "DROP FULL").await;
+    assert!(!expected.is_empty());
+    assert_eq!(body["available_times"], Value::Array(expected));
+
+    // Empty move at TraPac: Line, Equip Size and Quantity instead of a container number.
+    let (status, body) = t
+        .post(
+            "/check_appointments",
+            json!({"session_id": id, "trucking_company": trucking, "terminal": "TRP1",
+                   "move_type": "DROP EMPTY", "line": "GMSU", "equip_size": "40DH", "quantity": 1}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let expected = free_slots(&t, "TraPac LLC - Los Angeles", "DROP EMPTY").await;
+    assert!(!expected.is_empty());
+    assert_eq!(body["available_times"], Value::Array(expected));
+
+    // The same move without line and equip size says what the page asked for.
+    let (status, body) = t
+        .post(
+            "/check_appointments",
+            json!({"session_id": id, "trucking_company": trucking, "terminal": "TRP1",
+                   "move_type": "DROP EMPTY", "container_id": "TGBU1234567"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("equip_size"),
+        "{body}"
+    );
+
+    // A full terminal: no times, and the portal's words as the message.
+    sandbox_config(&t, json!({"full_terminals": ["ITS Long Beach"]})).await;
+    let mut request = import_request(&id, &data);
+    request["terminal"] = json!("ITS Long Beach");
+    let (status, body) = t.post("/check_appointments", request).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["available_times"], json!([]), "{body}");
+    assert_eq!(body["count"], 0);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("No Appointments Available"),
+        "{body}"
+    );
+    t.shutdown_clean().await;
+}
+
+/// Nothing real is recorded of what follows Submit. Whatever the page shows (a numbered
+/// confirmation, a snack-bar, My Appointments), and also when its answer is too slow to
+/// wait for, the booking is made exactly once and the response says how it was verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_after_submit_behaviour_books_exactly_once() {
+    let mut t = start(&[("portal.wizard.submit_wait_ms", "2000")]).await;
+    let id = t.demo_session().await;
+    let data = t.dataset(USER).await;
+    let cases = [
+        ("confirmation", 0, "confirmation"),
+        ("snackbar", 0, "snackbar"),
+        ("my_appointments", 0, "my_appointments"),
+        // The answer to Submit takes longer than the driver waits: My Appointments decides.
+        ("confirmation", 5000, "my_appointments"),
+    ];
+    for (behaviour, delay, verified_by) in cases {
+        sandbox_config(
+            &t,
+            json!({"after_submit": behaviour, "submit_delay_ms": delay}),
+        )
+        .await;
+        let free = free_slots(&t, TERMINAL, MOVE).await;
+        let slot = free.last().unwrap().clone();
+        let before = bookings(&t).await;
+        let mut request = import_request(&id, &data);
+        request["appointment_time"] = slot.clone();
+        let (status, body) = t.post("/make_appointment", request).await;
+        assert_eq!(status, 200, "{behaviour}/{delay}: {body}");
+        assert_eq!(body["appointment_confirmed"], true);
+        assert_eq!(
+            body["verified_by"], verified_by,
+            "{behaviour}/{delay}: {body}"
+        );
+        assert_eq!(body["appointment_time"], slot);
+        if verified_by == "confirmation" {
+            assert!(body["confirmation_number"].as_str().is_some(), "{body}");
+        }
+        assert_eq!(
+            bookings(&t).await,
+            before + 1,
+            "{behaviour}/{delay}: exactly one booking"
+        );
+        let after = free_slots(&t, TERMINAL, MOVE).await;
+        assert!(!after.contains(&slot), "{slot} is still free");
+    }
+    t.shutdown_clean().await;
+}
