@@ -15,7 +15,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use warp::http::StatusCode;
 
-const APPOINTMENTS_JS: &str = include_str!("assets/appointments.js");
+/// The page-level overlays (spinner), then the page.
+const APPOINTMENTS_JS: &str = concat!(
+    include_str!("assets/material_overlays.js"),
+    include_str!("assets/appointments.js")
+);
 /// The legacy Material classes the shared stylesheet lacks (shared with the wizard).
 const APPOINTMENTS_CSS: &str = include_str!("assets/wizard.css");
 

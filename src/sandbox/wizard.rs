@@ -10,20 +10,22 @@
 //! fixed in `mod.rs`): `terminal` (the lookup behind the white overlay), `booking` (the check
 //! made when a booking chip is entered) and none (step 1's Next).
 
+mod form;
 mod rules;
 
 use super::appointments::{Appointment, free_slots};
-use super::data::{AccountData, MOVE_TYPES, TERMINALS};
+use super::data::AccountData;
 use super::html::{Nav, app_page};
 use super::request::{Req, Resp, html, json};
 use super::state::{Pace, State, Stats};
+use form::{VisitForm, booking, check_step1, items, kind, moves};
 use rules::FormKind;
-use serde::Deserialize;
-use serde_json::{Map, Value, json as j};
+use serde_json::{Value, json as j};
 use warp::http::StatusCode;
 
-/// Field widgets, then steps 2-4, then the flow that uses both.
+/// Dialogs and spinner, field widgets, steps 2-4, then the flow that uses them.
 const WIZARD_JS: &str = concat!(
+    include_str!("assets/material_overlays.js"),
     include_str!("assets/wizard_fields.js"),
     include_str!("assets/wizard_steps.js"),
     include_str!("assets/wizard.js")
@@ -40,9 +42,6 @@ pub const MOVE_TYPES_UI: [&str; 4] = ["PICK FULL", "DROP FULL", "PICK EMPTY", "D
 const NEXT_STALL_PERCENT: u64 = 15;
 /// Share of bookings that raise the shipping-line popup at realistic pace, whatever the booking.
 const POPUP_PERCENT: u64 = 20;
-/// Grid column indexes (facts §5 order) the move cards show.
-const COL_LINE: usize = 10;
-const COL_SIZE: usize = 14;
 
 /// `GET /trucker/web/addvisit`. The real page is blank white until the app renders, so the
 /// shell holds only the root the script fills.
@@ -88,159 +87,8 @@ fn terminals_sorted() -> Vec<&'static str> {
     t
 }
 
-/// The wizard's fields as the page posts them. Everything defaults, so a partial or odd body
-/// yields field errors instead of a parse failure.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct VisitForm {
-    /// `terminal`, `booking` or empty (step 1's Next); see the module doc.
-    pub action: String,
-    /// `IMPORT` / `EXPORT`: only a fallback when terminal or move type is unknown; the page
-    /// derives it from the move type.
-    pub container_type: String,
-    pub trucking: String,
-    pub terminal: String,
-    pub move_type: String,
-    pub containers: Vec<String>,
-    pub booking_number: String,
-    pub quantity: Option<u32>,
-    /// The alternative (empty move) form.
-    pub line: String,
-    pub equip_size: String,
-    /// The items checked in step 2 (containers, the booking, or `LINE/SIZE`).
-    pub selected: Vec<String>,
-    pub pin: String,
-    pub plate: String,
-    pub own_chassis: String,
-    pub unit: String,
-    pub seals: Vec<String>,
-    pub slot: String,
-}
-
-fn known_terminal(t: &str) -> bool {
-    TERMINALS.iter().any(|(name, _)| *name == t)
-}
-
-fn kind(f: &VisitForm) -> FormKind {
-    if known_terminal(&f.terminal) && MOVE_TYPES.contains(&f.move_type.as_str()) {
-        rules::form_kind(&f.terminal, &f.move_type)
-    } else if f.container_type.eq_ignore_ascii_case("export") {
-        FormKind::Booking
-    } else {
-        FormKind::Container
-    }
-}
-
-fn booking(f: &VisitForm) -> String {
-    f.booking_number.trim().to_uppercase()
-}
-
-/// Step 1 checks: field errors keyed by form control name, and the dialog text if any.
-fn check_step1(account: &AccountData, f: &VisitForm) -> (Map<String, Value>, Option<&'static str>) {
-    let mut errors = Map::new();
-    let mut err = |k: &str, m: String| {
-        errors.insert(k.to_string(), Value::String(m));
-    };
-    if f.trucking.is_empty() {
-        err("trucking", "Trucking company is required".into());
-    } else if !account.trucking_companies.contains(&f.trucking) {
-        err("trucking", "Trucking company not found".into());
-    }
-    if f.terminal.is_empty() {
-        err("terminal", "Terminal is required".into());
-    } else if !known_terminal(&f.terminal) {
-        err("terminal", "Terminal not found".into());
-    }
-    if f.move_type.is_empty() {
-        err("moveType", "Move Type is required".into());
-    } else if !MOVE_TYPES.contains(&f.move_type.as_str()) {
-        err("moveType", "Move Type not found".into());
-    }
-    let mut dialog = None;
-    let quantity_ok = f.quantity.unwrap_or(0) > 0;
-    match kind(f) {
-        FormKind::Booking => {
-            if booking(f).is_empty() {
-                err("bookingNumber", "Booking number is required".into());
-            } else if !account.export_bookings.contains(&booking(f)) {
-                dialog = Some(NO_OPEN_TRANSACTIONS);
-            }
-            if !quantity_ok {
-                err("quantity", "Quantity is required".into());
-            }
-        }
-        FormKind::Empty => {
-            if !rules::LINES.contains(&f.line.trim()) {
-                err("line", "Line is required".into());
-            }
-            if !rules::EQUIP_SIZES.contains(&f.equip_size.trim()) {
-                err("equipSize", "Equip Size is required".into());
-            }
-            if !quantity_ok {
-                err("quantity", "Quantity is required".into());
-            }
-        }
-        FormKind::Container if f.containers.is_empty() => {
-            err("containerNumber", "Container number is required".into());
-        }
-        FormKind::Container => {
-            let unknown: Vec<&str> = f
-                .containers
-                .iter()
-                .map(|c| c.trim())
-                .filter(|c| account.container(&c.to_uppercase()).is_none())
-                .collect();
-            if !unknown.is_empty() {
-                err(
-                    "containerNumber",
-                    format!("Container not found: {}", unknown.join(", ")),
-                );
-            }
-        }
-    }
-    (errors, dialog)
-}
-
 fn bad_request(error: String) -> Resp {
     json(StatusCode::BAD_REQUEST, &j!({ "error": error }))
-}
-
-/// The moves step 2 lists: `(item key, unit number, line, equip size)`.
-fn moves(account: &AccountData, f: &VisitForm) -> Vec<(String, String, String, String)> {
-    let of_container = |id: &str| {
-        account
-            .container(id)
-            .map(|c| (c.columns[COL_LINE].clone(), c.columns[COL_SIZE].clone()))
-    };
-    match kind(f) {
-        FormKind::Container => f
-            .containers
-            .iter()
-            .map(|c| {
-                let id = c.trim().to_uppercase();
-                let (line, size) = of_container(&id).unwrap_or_default();
-                (id.clone(), id, line, size)
-            })
-            .collect(),
-        FormKind::Booking => {
-            let b = booking(f);
-            let (line, size) = account
-                .containers
-                .iter()
-                .find(|c| c.booking_number.as_deref() == Some(b.as_str()))
-                .map(|c| (c.columns[COL_LINE].clone(), c.columns[COL_SIZE].clone()))
-                .unwrap_or_else(|| ("N/A".into(), "N/A".into()));
-            vec![(b, String::new(), line, size)]
-        }
-        FormKind::Empty => {
-            let (line, size) = (f.line.trim().to_string(), f.equip_size.trim().to_string());
-            vec![(format!("{line}/{size}"), String::new(), line, size)]
-        }
-    }
-}
-
-fn items(account: &AccountData, f: &VisitForm) -> Vec<String> {
-    moves(account, f).into_iter().map(|m| m.0).collect()
 }
 
 /// `POST /api/wizard/step1`: the terminal lookup, the booking check, or step 1's Next.
@@ -252,7 +100,7 @@ pub async fn api_step1(state: &State, account: &AccountData, req: &Req) -> Resp 
     match f.action.as_str() {
         "terminal" => {
             state.pace_pause(Pace::Lookup).await;
-            if !known_terminal(&f.terminal) {
+            if !form::known_terminal(&f.terminal) {
                 return json(
                     StatusCode::OK,
                     &j!({"ok": false, "errors": {"terminal": "Terminal not found"}}),
