@@ -323,7 +323,14 @@ pub fn my_appointments(page: &mut Page) -> Result<AppointmentList, DriverError> 
         "appointments_master_checkbox",
         "appointments_row_checkbox",
     ])?;
-    args["loading_marks"] = json!(["loading"]);
+    args["loading_marks"] = json!(
+        page.profile
+            .texts
+            .loading_url_marks
+            .iter()
+            .map(|s| s.to_lowercase())
+            .collect::<Vec<_>>()
+    );
     let p = &page.profile;
     args["settle_ms"] = json!(p.scroll_settle_ms);
     args["settle_max_ms"] = json!(p.scroll_settle_max_ms.max(p.scroll_settle_ms));
