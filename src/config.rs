@@ -123,6 +123,8 @@ pub struct PortalTexts {
     pub no_appointments: Vec<String>,
     /// Words of a message that says a booking was made (snack-bar after Submit).
     pub booked_texts: Vec<String>,
+    /// Words that turn such a message into a refusal ("could not be booked").
+    pub refused_texts: Vec<String>,
     /// Words in the URL of a page that is still on its way (My Appointments' loading route).
     pub loading_url_marks: Vec<String>,
 }

@@ -3,7 +3,6 @@
 //! The login is split in two browser jobs around the captcha solve, which is async HTTP and
 //! takes seconds to minutes: the browser thread is not held while 2captcha works.
 
-use super::page::js_str;
 use super::{DriverError, Page};
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -21,6 +20,7 @@ const LOGIN_OPEN: &str = include_str!("js/login_open.js");
 const LOGIN_FILL: &str = include_str!("js/login_fill.js");
 const LOGIN_SUBMIT: &str = include_str!("js/login_submit.js");
 const LOGIN_AFTER: &str = include_str!("js/login_after.js");
+const KEEPALIVE: &str = include_str!("js/keepalive.js");
 
 /// How long the page after LOGIN may stay the same non-app page (an identity or Welcome
 /// page) before the driver opens the app itself.
@@ -174,25 +174,11 @@ pub fn submit_login(
 /// `portal.selectors.keepalive_ready`, not merely load. Returns the URL.
 pub fn check_logged_in(page: &mut Page) -> Result<String, DriverError> {
     page.step("open keep-alive page");
-    let user = js_str(&page.selector("username")?);
-    let ready = js_str(&page.selector("keepalive_ready")?);
-    let markers = page.marker_js();
+    let args = page.args(&["username", "keepalive_ready"])?;
     page.goto(&page.profile.keepalive_url.clone())?;
-    let state: String = page.wait_for_new_page(
-        "the keep-alive page",
-        &format!(
-            "const m = {markers}; if (m) return m; \
-             if (document.querySelector({user})) return 'logged_out'; \
-             if (document.querySelector({ready})) return 'ok'; \
-             return null;"
-        ),
-    )?;
+    let state: String = page.wait_new_page_js("the keep-alive page", KEEPALIVE, &args)?;
     match state.as_str() {
         "ok" => Ok(page.url()),
-        "logged_out" => Err(DriverError::LoggedOut),
-        _ => Err(DriverError::unexpected(
-            "open keep-alive page",
-            "the keep-alive page, got 403 Forbidden",
-        )),
+        other => Err(page.marker_error(other, "the keep-alive page")),
     }
 }

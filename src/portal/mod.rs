@@ -12,6 +12,9 @@
 //! | `login` | the token-method login and the logged-in check |
 //! | `containers` | the grid, its rows, a row's detail card and timeline |
 //! | `appointments` | check, book (and decide the outcome), My Appointments |
+//! | `my_appointments` | My Appointments: loading route, window scroll, select all, read |
+//! | `options` | matching a requested value against a dropdown's options |
+//! | `shots` | debug screenshots with their label |
 //! | `wizard` | the appointment wizard's steps |
 //! | `bundle` | failure bundles: the page and the profile's strategies when a step fails |
 //! | `error` | `DriverError`, sorted by what the supervisor should do |
@@ -23,7 +26,10 @@ mod cdp;
 mod containers;
 mod error;
 mod login;
+mod my_appointments;
+mod options;
 mod page;
+mod shots;
 mod wizard;
 
 pub use appointments::{

@@ -6,6 +6,8 @@
 
 use super::DriverError;
 use super::cdp::{Cdp, CdpError};
+use super::shots::DebugShots;
+pub use super::shots::Shot;
 use crate::config::{ChromeSettings, PortalProfile};
 use headless_chrome::Browser;
 use serde::de::DeserializeOwned;
@@ -19,6 +21,8 @@ const POLL: Duration = Duration::from_millis(10);
 
 /// The helpers every driver script starts with (`js/lib.js`).
 const LIB: &str = include_str!("js/lib.js");
+const PAGE: &str = include_str!("js/page.js");
+const NEW_PAGE_GUARD: &str = include_str!("js/new_page_guard.js");
 
 pub struct Page {
     // Field order matters: our connection closes before the browser that owns Chrome.
@@ -31,23 +35,10 @@ pub struct Page {
     last_url: RefCell<String>,
     step: String,
     deadline: Instant,
-    debug: Option<DebugShots>,
+    pub(super) debug: Option<DebugShots>,
     /// Profile selector keys the current job asked for: a failure bundle reports what each
     /// of their strategies finds on the page the job stopped at.
     used: RefCell<BTreeSet<String>>,
-}
-
-/// A labelled screenshot taken for a `debug: true` request.
-#[derive(Debug, Clone)]
-pub struct Shot {
-    pub step: String,
-    pub png: Vec<u8>,
-}
-
-struct DebugShots {
-    label: String,
-    container: Option<String>,
-    shots: Vec<Shot>,
 }
 
 impl Page {
@@ -220,14 +211,9 @@ impl Page {
         }
     }
 
-    /// The page's HTML (for failure bundles).
-    pub fn html(&self) -> Result<String, DriverError> {
-        self.eval("return document.documentElement ? document.documentElement.outerHTML : '';")
-    }
-
     /// The page's current URL.
     pub fn url(&self) -> String {
-        if let Ok(url) = self.eval::<String>("return location.href;") {
+        if let Ok(url) = self.run_js::<String>(PAGE, &json!({"op": "url"})) {
             *self.last_url.borrow_mut() = url;
         }
         self.last_url.borrow().clone()
@@ -236,7 +222,12 @@ impl Page {
     /// One DevTools call on the page. `awaits` marks a call that may legitimately run until
     /// the job's deadline (an awaited promise); any other call that outlasts
     /// `chrome.call_timeout` means the browser is stuck.
-    fn call(&self, method: &str, params: Value, awaits: bool) -> Result<Value, DriverError> {
+    pub(super) fn call(
+        &self,
+        method: &str,
+        params: Value,
+        awaits: bool,
+    ) -> Result<Value, DriverError> {
         let now = Instant::now();
         let stuck_at = now + self.call_timeout;
         let until = if awaits {
@@ -299,7 +290,7 @@ impl Page {
 
     /// Does the page still answer? A closed socket or a crashed renderer is a `Browser` error.
     pub fn probe(&self) -> Result<(), DriverError> {
-        self.eval::<u8>("return 1;").map(|_| ())
+        self.run_js::<u8>(PAGE, &json!({"op": "probe"})).map(|_| ())
     }
 
     /// Evaluate `js`, which must produce a JSON-serialisable value, and decode it.
@@ -378,7 +369,7 @@ impl Page {
     pub fn mark_document(&self) -> Result<(), DriverError> {
         self.wait_for::<bool>(
             "a page that can be marked",
-            "window.__emodalOld = true; return true;",
+            &compose(PAGE, &json!({"op": "mark"})),
         )
         .map(|_| ())
     }
@@ -389,28 +380,11 @@ impl Page {
         expected: &str,
         js: &str,
     ) -> Result<T, DriverError> {
-        let guarded = format!(
-            "if (window.__emodalOld || document.readyState === 'loading' || !document.body) return null; {js}"
-        );
+        let guarded = format!("{NEW_PAGE_GUARD}\n{js}");
         self.wait_for(expected, &guarded)
     }
 
-    /// A JavaScript expression classifying the current page: `'logged_out'` (the profile's
-    /// logged-out texts), `'forbidden'`, `'http_<status>'` for a server error page, or null.
-    pub fn marker_js(&self) -> String {
-        let logged_out = js_lower_list(&self.profile.texts.logged_out);
-        let forbidden = js_lower_list(&self.profile.texts.forbidden);
-        format!(
-            "((() => {{ const t = ((document.body && document.body.innerText) || '').toLowerCase() + ' ' + document.title.toLowerCase(); \
-             if ({logged_out}.some(x => t.includes(x))) return 'logged_out'; \
-             if ({forbidden}.some(x => t.includes(x))) return 'forbidden'; \
-             const nav = performance.getEntriesByType('navigation')[0]; \
-             const status = nav && nav.responseStatus; \
-             if (status >= 500) return 'http_' + status; return null; }})())"
-        )
-    }
-
-    /// The error a page marker (from [`Page::marker_js`]) stands for.
+    /// The error a page marker (`marker()` of `js/lib.js`) stands for.
     pub fn marker_error(&self, marker: &str, expected: &str) -> DriverError {
         match marker {
             "logged_out" => DriverError::LoggedOut,
@@ -427,84 +401,8 @@ impl Page {
             ),
         }
     }
-
-    /// Take labelled screenshots at each [`Page::snap`] until [`Page::take_shots`].
-    pub fn start_debug(&mut self, label: &str, container: Option<&str>) {
-        self.debug = Some(DebugShots {
-            label: label.to_string(),
-            container: container.map(str::to_string),
-            shots: Vec::new(),
-        });
-    }
-
-    /// The screenshots taken since `start_debug`; stops taking more.
-    pub fn take_shots(&mut self) -> Vec<Shot> {
-        self.debug.take().map(|d| d.shots).unwrap_or_default()
-    }
-
-    /// In debug mode, a screenshot labelled
-    /// `<label> | YYYY-MM-DD HH:MM:SS | Container: <id> | <current URL>`; otherwise nothing.
-    /// A failed screenshot is logged, never fails the operation.
-    pub fn snap(&mut self, step: &str) {
-        let Some(debug) = &self.debug else { return };
-        let label = format!(
-            "{} | {} | Container: {} | {}",
-            debug.label,
-            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S"),
-            debug.container.as_deref().unwrap_or("N/A"),
-            self.url()
-        );
-        // The label is drawn by the page itself, on top of everything, then removed.
-        let overlay = format!(
-            "const d = document.createElement('div'); d.id = '__emodal_label'; d.textContent = {}; \
-             d.style.cssText = 'position:fixed;left:0;right:0;bottom:0;z-index:2147483647;background:rgba(0,0,0,.78);' + \
-               'color:#fff;font:13px monospace;padding:6px 10px;white-space:nowrap;overflow:hidden'; \
-             document.body.appendChild(d); return true;",
-            js_str(&label)
-        );
-        let taken = self.eval::<bool>(&overlay).and_then(|_| self.screenshot());
-        let _ = self.eval::<bool>(
-            "const d = document.getElementById('__emodal_label'); if (d) d.remove(); return true;",
-        );
-        match taken {
-            Ok(png) => {
-                if let Some(debug) = &mut self.debug {
-                    debug.shots.push(Shot {
-                        step: step.to_string(),
-                        png,
-                    });
-                }
-            }
-            Err(e) => tracing::warn!(step, error = %e, "debug screenshot failed"),
-        }
-    }
-
-    /// PNG screenshot of the viewport.
-    pub fn screenshot(&self) -> Result<Vec<u8>, DriverError> {
-        use base64::Engine;
-        let reply = self.call(
-            "Page.captureScreenshot",
-            json!({"format": "png", "fromSurface": true}),
-            false,
-        )?;
-        let data = reply["data"].as_str().unwrap_or_default();
-        base64::engine::general_purpose::STANDARD
-            .decode(data)
-            .map_err(|e| DriverError::unexpected(&self.step, format!("a PNG screenshot ({e})")))
-    }
 }
 
 fn compose(body: &str, args: &Value) -> String {
     format!("const A = {args};\n{LIB}\n{body}")
-}
-
-/// A JavaScript string literal (JSON is valid JavaScript).
-pub fn js_str(s: &str) -> String {
-    serde_json::to_string(s).expect("strings serialise")
-}
-
-/// A JavaScript array of lower-cased string literals.
-pub fn js_lower_list(items: &[String]) -> String {
-    let lower: Vec<String> = items.iter().map(|s| s.to_lowercase()).collect();
-    serde_json::to_string(&lower).expect("strings serialise")
 }

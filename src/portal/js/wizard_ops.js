@@ -195,7 +195,8 @@ case 'after_submit': {
   const msg = pickVis(A.sel.wizard_page_error).find(e => clean(e));
   if (msg) {
     const t = low(clean(msg));
-    return {state: A.booked_texts.some(w => t.includes(w)) ? 'message_ok' : 'message', text: clean(msg)};
+    const ok = A.booked_texts.some(w => t.includes(w)) && !A.refused_texts.some(w => t.includes(w));
+    return {state: ok ? 'message_ok' : 'message', text: clean(msg)};
   }
   if (n > 0 && n !== 3 && !pageBusy()) return {state: 'step', step: n};
   return null;
