@@ -121,6 +121,7 @@ fn document() -> Value {
         "container_id": {"oneOf": [string, strings]}, "booking_number": string,
         "truck_plate": string, "own_chassis": {"type": ["boolean", "string"]},
         "pin_code": string, "unit_number": string, "seal_value": {"oneOf": [string, strings]},
+        "line": string, "equip_size": string,
         "quantity": {"type": "integer", "minimum": 1, "maximum": 99},
         "appointment_session_id": string,
     });
@@ -183,7 +184,7 @@ fn document() -> Value {
                     "success": {"type": "boolean", "enum": [false]}, "error": string,
                     "missing_fields": strings, "invalid_fields": strings,
                     "appointment_session_id": string, "current_phase": {"type": "integer"},
-                    "phase_name": string, "retryable": {"type": "boolean"}}},
+                    "phase_name": string, "retryable": {"type": "boolean"}, "debug_bundle_url": string}},
                 "Health": {"type": "object", "required": ["status", "service", "version", "active_sessions", "persistent_sessions", "max_sessions", "timestamp"], "properties": {
                     "status": {"type": "string", "enum": ["healthy", "draining"]}, "service": string, "version": string,
                     "active_sessions": {"type": "integer"}, "persistent_sessions": {"type": "integer"},
@@ -246,12 +247,13 @@ fn document() -> Value {
             "/check_appointments": post(
                 "Walk the appointment wizard to its time slots; never submits",
                 business_body(visit),
-                business_ok(json!({"available_times": strings, "count": {"type": "integer"}, "truck_plate": string, "appointment_session_id": string})),
+                business_ok(json!({"available_times": strings, "count": {"type": "integer"}, "truck_plate": string, "appointment_session_id": string, "message": string})),
             ),
             "/make_appointment": post(
                 "Book an appointment (never retried; idempotency_key answers repeats with the first result)",
                 business_body(make_fields),
-                business_ok(json!({"appointment_confirmed": {"type": "boolean"}, "confirmation_number": string,
+                business_ok(json!({"appointment_confirmed": {"type": "boolean"}, "confirmation_number": {"type": ["string", "null"]},
+                    "verified_by": {"type": "string", "enum": ["confirmation", "snackbar", "my_appointments"]},
                     "appointment_time": string, "appointment_details": {"type": "object"}, "idempotent_replay": {"type": "boolean"}})),
             ),
             "/get_appointments": post(
