@@ -74,6 +74,7 @@ fn grid_args(page: &Page, extra: &[&str]) -> Result<Value, DriverError> {
         "container_cells",
         "loading",
         "username",
+        "cell_value",
     ];
     keys.extend_from_slice(extra);
     let mut args = page.args(&keys)?;

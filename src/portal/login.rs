@@ -61,6 +61,7 @@ fn login_args(page: &Page) -> Result<Value, DriverError> {
         "recaptcha_response",
         "submit",
         "keepalive_ready",
+        "prompt_controls",
     ])?;
     let t = &page.profile.texts;
     let lower = |v: &[String]| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();

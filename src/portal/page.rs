@@ -107,7 +107,8 @@ impl Page {
     /// the profile texts every script may use (icon words, logged-out and forbidden texts).
     pub fn args(&self, keys: &[&str]) -> Result<Value, DriverError> {
         let mut sel = serde_json::Map::new();
-        for k in keys {
+        // What every script's helpers (js/lib.js) look for.
+        for k in ["icons", "clickable", "checkbox_host"].iter().chain(keys) {
             sel.insert((*k).to_string(), json!(self.strategies(k)?));
         }
         let lower = |v: &[String]| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();

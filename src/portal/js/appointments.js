@@ -3,10 +3,9 @@
 const heads = () => pick(A.sel.appointments_headers).filter(vis);
 const cellsOfRow = r => pick(A.sel.appointments_cells, r);
 const rowsNow = () => { const n = heads().length; return pick(A.sel.appointments_rows).filter(r => cellsOfRow(r).length === n && n > 0); };
-const boxOf = c => c.closest('mat-checkbox, .mat-checkbox, .mat-mdc-checkbox');
 const isTicked = c => !!c && (c.checked || c.getAttribute('aria-checked') === 'true');
 const rowBox = r => pick(A.sel.appointments_row_checkbox, r)[0];
-const tick = c => { const h = boxOf(c); const t = (h && (h.querySelector('label') || h)) || c; press(vis(t) ? t : c); };
+const tick = c => press(checkboxTarget(c));
 switch (A.op) {
 case 'opened': {
   if (document.readyState !== 'complete') return null;

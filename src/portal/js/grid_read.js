@@ -14,7 +14,7 @@ for (const r of dataRows()) {
     const c = cells[names.indexOf(w) + off];
     if (!c) return '';
     if (w === A.id_column) { const id = idOf(clean(c)); return id || clean(c); }
-    const link = c.querySelector('a, .btn-link, [role=link]');
+    const link = pick(A.sel.cell_value, c)[0];
     const t = link && clean(link);
     return t || clean(c);
   }));

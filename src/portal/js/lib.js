@@ -1,6 +1,7 @@
 /* Helpers every driver script starts with. `A` holds the script's arguments (profile
  * selectors as ordered strategy lists, texts, values); nothing here knows a selector.
  * Scripts are function bodies: they `return` a JSON-serialisable value. */
+if (!A.sel) A.sel = {};
 const norm = s => (s || '').replace(/\s+/g, ' ').trim();
 const low = s => norm(s).toLowerCase();
 /* A label without its required marker or colon: "Trucking company *" -> "trucking company". */
@@ -19,11 +20,11 @@ const pickVis = (strategies, root) => {
 };
 /* Icon ligatures (mat-icon text such as keyboard_arrow_right, info, more_vert) are not data. */
 const ICONS = new Set((A.icon_words || []).map(w => w.toLowerCase()));
-const ICON_SEL = 'mat-icon, .mat-icon, .material-icons, [class*="material-icons"], [class*="material-symbols"]';
+const ICON_SEL = (A.sel.icons || []).join(', ');
 const clean = el => {
   if (!el) return '';
   const c = el.cloneNode(true);
-  c.querySelectorAll(ICON_SEL).forEach(i => i.remove());
+  if (ICON_SEL) c.querySelectorAll(ICON_SEL).forEach(i => i.remove());
   let words = norm(c.textContent).split(' ');
   while (words.length && ICONS.has(words[0].toLowerCase())) words.shift();
   while (words.length && ICONS.has(words[words.length - 1].toLowerCase())) words.pop();
@@ -48,6 +49,16 @@ const press = e => {
   e.dispatchEvent(new PointerEvent('pointerdown', o)); e.dispatchEvent(new MouseEvent('mousedown', o));
   e.dispatchEvent(new PointerEvent('pointerup', o)); e.dispatchEvent(new MouseEvent('mouseup', o));
   e.click();
+};
+/* A control's clickable part: the element matching the profile's `clickable` strategies
+ * inside it, else around it, else itself. */
+const clickSel = () => (A.sel.clickable || []).join(', ');
+const clickable = e => (clickSel() && (e.querySelector(clickSel()) || e.closest(clickSel()))) || e;
+/* A checkbox input's host (legacy Material hides the input and listens on its label). */
+const checkboxTarget = c => {
+  const host = (A.sel.checkbox_host || []).length ? c.closest(A.sel.checkbox_host.join(', ')) : null;
+  const t = (host && (host.querySelector('label') || host)) || c;
+  return vis(t) ? t : c;
 };
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 /* The page's state as the profile's texts describe it, or null. */

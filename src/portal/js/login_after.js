@@ -11,7 +11,7 @@ if (pick(A.sel.username).length && pick(A.sel.password).length) {
   return {state: A.captcha_error.some(x => t.includes(x)) ? 'captcha' : 'login_form'};
 }
 const words = A.prompt_buttons.map(w => w.toLowerCase());
-const prompt = all('button, a, [role=button], input[type=submit], input[type=button]').filter(vis)
+const prompt = pick(A.sel.prompt_controls).filter(vis)
   .find(b => words.includes(low(b.textContent || b.value)));
 if (prompt) { window.__emodalPrompted = Date.now(); prompt.click(); return {state: 'prompt', text: norm(prompt.textContent || prompt.value)}; }
 if (pick(A.sel.keepalive_ready).length) return {state: 'app', url: location.href};

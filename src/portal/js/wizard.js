@@ -35,13 +35,13 @@ const dropdown = () => {
   return s && vis(s) ? s : null;
 };
 const selectValue = s => {
-  const v = s.querySelector('.mat-select-value-text, .mat-mdc-select-value-text, .mat-select-min-line, .mat-mdc-select-min-line');
+  const v = pick(A.sel.select_value, s)[0];
   return v ? clean(v) : '';
 };
 const overlayOptions = () => pick(A.sel.overlay).flatMap(o => pick(A.sel.option, o)).filter(vis);
 const listboxOpen = () => pick(A.sel.overlay).flatMap(o => pick(A.sel.listbox, o)).some(vis);
-const optText = o => clean(o.querySelector('.mat-option-text, .mdc-list-item__primary-text') || o);
-const dialogRoot = d => d.closest('mat-dialog-container, [role=dialog], [role=alertdialog], .cdk-overlay-pane') || d;
+const optText = o => clean(pick(A.sel.option_text, o)[0] || o);
+const dialogRoot = d => { for (const s of A.sel.dialog_root || []) { const r = d.closest(s); if (r) return r; } return d; };
 const dialogs = () => pick(A.sel.wizard_dialog).filter(vis);
 const dialogText = d => {
   const root = dialogRoot(d);
@@ -53,8 +53,8 @@ const dialogText = d => {
 };
 const closeDialog = d => {
   const root = dialogRoot(d); const words = (A.close_buttons || []).map(w => w.toLowerCase());
-  const scope = root.closest('.cdk-overlay-container') || root;
-  const b = all('button, [role=button], a', root).concat(all('button', scope)).filter(vis)
+  const scope = root.closest((A.sel.overlay || []).join(', ') || 'body') || root;
+  const b = pick(A.sel.wizard_button, root).concat(pick(A.sel.wizard_button, scope)).filter(vis)
     .find(x => words.includes(low(clean(x))));
   if (!b) return false; press(b); return true;
 };
@@ -76,6 +76,6 @@ const problem = () => {
 const buttonBy = text => {
   const want = low(text);
   const bs = inPanel(A.sel.wizard_button).filter(b => low(clean(b)) === want);
-  return bs.find(b => b.classList.contains('text-next')) || bs[0] || null;
+  return bs.find(b => A.active_button_class && b.classList.contains(A.active_button_class)) || bs[0] || null;
 };
 const enabled = b => !!b && !b.disabled && b.getAttribute('aria-disabled') !== 'true' && !b.classList.contains('mat-button-disabled');

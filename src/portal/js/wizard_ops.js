@@ -40,7 +40,7 @@ case 'shows': {
 case 'escape': {
   const target = document.activeElement || document.body;
   key(target, 'Escape', 27);
-  pick(A.sel.overlay).forEach(o => all('.cdk-overlay-backdrop', o).forEach(b => b.click()));
+  pick(A.sel.overlay).forEach(o => pick(A.sel.backdrop, o).forEach(b => b.click()));
   return true;
 }
 case 'items': {
@@ -102,9 +102,7 @@ case 'tick_items': {
   for (const c of pick(A.sel.wizard_item_checkbox, panel())) {
     const checked = c.checked || c.getAttribute('aria-checked') === 'true';
     if (checked) continue;
-    const host = c.closest('mat-checkbox, .mat-checkbox, .mat-mdc-checkbox');
-    const target = (host && (host.querySelector('label') || host)) || c;
-    press(vis(target) ? target : c); n++;
+    press(checkboxTarget(c)); n++;
   }
   return n;
 }
@@ -114,21 +112,29 @@ case 'items_ticked': {
 }
 case 'chassis': {
   /* Own chassis: two toggle buttons YES/NO, or one pill that shows its current value. */
+  const yes = low(A.yes), no = low(A.no);
+  const isValue = e => [yes, no].includes(low(clean(e)));
+  /* The control's field: a form field with that label, else the nearest ancestor of a text
+   * with that label which also holds a YES/NO control. */
   const f = fieldBy(A.label) || (() => {
     const want = bare(A.label);
     const l = all('*', panel()).filter(vis).find(e => e.children.length === 0 && bare(e.textContent).includes(want));
-    return l && (l.closest('[class*=chassis i]') || l.parentElement && l.parentElement.parentElement);
+    for (let a = l && l.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (pick(A.sel.wizard_toggle, a).some(e => vis(e) && isValue(e))) return a;
+    }
+    return null;
   })();
   if (!f) return {state: 'none'};
-  const yes = low(A.yes), no = low(A.no);
-  const cands = pick(A.sel.wizard_toggle, f).filter(vis).filter(e => [yes, no].includes(low(clean(e))));
+  const cands = pick(A.sel.wizard_toggle, f).filter(vis).filter(isValue);
   /* The innermost candidates: a wrapper with the same text is not a control of its own. */
   const ctrls = cands.filter(e => !cands.some(o => o !== e && e.contains(o)));
   const want = A.own ? yes : no;
-  /* The element that takes the click: a button inside the control, or one around it. */
-  const clickable = e => e.querySelector('button, [role=switch], input') || e.closest('button, [role=switch]') || e;
-  const isOn = e => { const b = e.closest('.mat-button-toggle, mat-button-toggle') || e;
-    return b.classList.contains('mat-button-toggle-checked') || (b.querySelector('[aria-pressed]') || b).getAttribute('aria-pressed') === 'true'; };
+  /* Pressed: aria-pressed/aria-checked on the control or its button, or a "...-checked" class. */
+  const isOn = e => {
+    const b = e.querySelector('[aria-pressed], [aria-checked]') || e.closest('[aria-pressed], [aria-checked]') || e;
+    return b.getAttribute('aria-pressed') === 'true' || b.getAttribute('aria-checked') === 'true'
+      || [...e.classList, ...b.classList].some(c => c.endsWith('-checked'));
+  };
   if (ctrls.length >= 2) {
     const t = ctrls.find(e => low(clean(e)) === want);
     if (!t) return {state: 'missing'};

@@ -113,6 +113,10 @@ impl Wizard {
             "wizard_dialog_content",
             "wizard_page_error",
             "wizard_detail_rows",
+            "select_value",
+            "option_text",
+            "dialog_root",
+            "backdrop",
         ])?;
         let t = &page.profile.texts;
         let slot_labels: Vec<String> = text("appointment_labels")?
@@ -139,6 +143,7 @@ impl Wizard {
         base["quantity_label"] = json!(text("quantity_label")?);
         base["confirmation_label"] = json!(text("confirmation_label")?);
         base["wizard_url"] = json!(page.profile.addvisit_url);
+        base["active_button_class"] = json!(text("active_button_class")?);
         Ok(Wizard {
             base,
             script: format!("{WIZARD}\n{OPS}"),
