@@ -308,3 +308,44 @@ fn validate(v: &Visit) -> Result<(), DriverError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_date_and_start_time() {
+        assert_eq!(
+            slot_date_start("Friday 10/24/2025 18:30 - 19:30"),
+            (Some("10/24/2025".into()), Some("18:30".into()))
+        );
+        // Slots can cross midnight; the start is what identifies them.
+        assert_eq!(
+            slot_date_start("Monday 10/06/2025 23:00 - 02:00"),
+            (Some("10/06/2025".into()), Some("23:00".into()))
+        );
+        assert_eq!(slot_date_start("No Appointments Available"), (None, None));
+    }
+
+    #[test]
+    fn a_visit_needs_some_item() {
+        let v = Visit {
+            trucking_company: "K & R TRANSPORTATION LLC".into(),
+            terminal: "TRP1".into(),
+            move_type: "DROP EMPTY".into(),
+            ..Visit::default()
+        };
+        assert!(matches!(validate(&v), Err(DriverError::Invalid(_))));
+        let empty_move = Visit {
+            line: Some("GMSU".into()),
+            equip_size: Some("40DH".into()),
+            ..v.clone()
+        };
+        assert_eq!(validate(&empty_move), Ok(()));
+        let half = Visit {
+            line: Some("GMSU".into()),
+            ..v
+        };
+        assert!(validate(&half).is_err());
+    }
+}
