@@ -70,6 +70,30 @@ async fn every_operation_at_realistic_pace() {
     assert_eq!(status, 200, "{body}");
     assert!(!body["timeline"].as_array().unwrap().is_empty(), "{body}");
 
+    // The export container nearest the top, so the search scrolls little.
+    let export = containers
+        .iter()
+        .find(|c| c["Trade Type"] == "EXPORT" && c["expandable"] != false)
+        .unwrap();
+    let (status, body) = t
+        .post(
+            "/get_booking_number",
+            json!({"session_id": id, "container_id": export["Container #"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = t
+        .post(
+            "/get_info_bulk",
+            json!({"session_id": id, "import_containers": [import["Container #"]],
+                   "export_containers": [export["Container #"]]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let summary = &body["results"]["summary"];
+    assert_eq!(summary["import_success"], 1, "{body}");
+    assert_eq!(summary["export_success"], 1, "{body}");
+
     let request = json!({
         "session_id": id,
         "trucking_company": data["trucking_companies"][0],
