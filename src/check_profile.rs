@@ -10,7 +10,10 @@
 
 use crate::captcha::CaptchaClient;
 use crate::config::Settings;
-use crate::portal::{self, BrowserHandle, DriverError, Page, Target};
+use crate::portal::{
+    self, BrowserHandle, DETAIL_KEYS, DriverError, GRID_KEYS, LIST_KEYS, LOGIN_KEYS, Page, Target,
+    WIZARD_KEYS,
+};
 use crate::secret::Secret;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -23,46 +26,8 @@ pub struct CheckLogin {
     pub captcha_key: Secret,
 }
 
-const LOGIN_KEYS: &[&str] = &[
-    "username",
-    "password",
-    "recaptcha",
-    "recaptcha_response",
-    "submit",
-];
+/// The keepalive page's own key; the other pages' keys are the driver's.
 const APP_KEYS: &[&str] = &["keepalive_ready"];
-const GRID_KEYS: &[&str] = &[
-    "containers_box",
-    "container_headers",
-    "container_rows",
-    "container_cells",
-    "loading",
-    "row_expander",
-];
-const DETAIL_KEYS: &[&str] = &[
-    "detail_label",
-    "detail_value",
-    "timeline",
-    "timeline_row",
-    "timeline_label",
-    "timeline_divider",
-];
-const WIZARD_KEYS: &[&str] = &[
-    "step_header",
-    "wizard_step_panel",
-    "form_field",
-    "form_label",
-    "select",
-    "select_trigger",
-    "wizard_button",
-];
-const LIST_KEYS: &[&str] = &[
-    "appointments_headers",
-    "appointments_rows",
-    "appointments_cells",
-    "appointments_master_checkbox",
-    "appointments_row_checkbox",
-];
 
 /// Run the check and return its report (one entry per page).
 pub async fn run(settings: &Settings, login: Option<CheckLogin>) -> anyhow::Result<Value> {

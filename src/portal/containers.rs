@@ -66,16 +66,30 @@ struct State {
 }
 
 /// The arguments every grid script gets.
+/// The profile keys the grid scripts use.
+pub const GRID_KEYS: &[&str] = &[
+    "containers_box",
+    "container_headers",
+    "container_rows",
+    "container_cells",
+    "loading",
+    "username",
+    "cell_value",
+];
+
+/// The profile keys of an expanded row's card and timeline.
+pub const DETAIL_KEYS: &[&str] = &[
+    "row_expander",
+    "detail_label",
+    "detail_value",
+    "timeline",
+    "timeline_row",
+    "timeline_label",
+    "timeline_divider",
+];
+
 fn grid_args(page: &Page, extra: &[&str]) -> Result<Value, DriverError> {
-    let mut keys = vec![
-        "containers_box",
-        "container_headers",
-        "container_rows",
-        "container_cells",
-        "loading",
-        "username",
-        "cell_value",
-    ];
+    let mut keys = GRID_KEYS.to_vec();
     keys.extend_from_slice(extra);
     let mut args = page.args(&keys)?;
     args["columns"] = json!(page.profile.container_columns);
@@ -186,18 +200,7 @@ pub fn container_detail(
     let wanted = container_id.trim().to_uppercase();
     load_grid(page, &Target::Container(wanted.clone()))?;
     page.step("expand container row");
-    let mut args = grid_args(
-        page,
-        &[
-            "row_expander",
-            "detail_label",
-            "detail_value",
-            "timeline",
-            "timeline_row",
-            "timeline_label",
-            "timeline_divider",
-        ],
-    )?;
+    let mut args = grid_args(page, DETAIL_KEYS)?;
     args["id"] = json!(wanted);
     args["expand_words"] = json!(page.profile.texts.expand_words);
     args["done_class"] = json!(page.selector("timeline_done_class")?);

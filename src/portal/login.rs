@@ -22,6 +22,17 @@ const LOGIN_SUBMIT: &str = include_str!("js/login_submit.js");
 const LOGIN_AFTER: &str = include_str!("js/login_after.js");
 const KEEPALIVE: &str = include_str!("js/keepalive.js");
 
+/// The profile keys of the login page and the identity hop.
+pub const LOGIN_KEYS: &[&str] = &[
+    "username",
+    "password",
+    "recaptcha",
+    "recaptcha_response",
+    "submit",
+    "keepalive_ready",
+    "prompt_controls",
+];
+
 /// How long the page after LOGIN may stay the same non-app page (an identity or Welcome
 /// page) before the driver opens the app itself.
 const HOP_SETTLE: Duration = Duration::from_millis(1500);
@@ -54,15 +65,7 @@ struct After {
 }
 
 fn login_args(page: &Page) -> Result<Value, DriverError> {
-    let mut args = page.args(&[
-        "username",
-        "password",
-        "recaptcha",
-        "recaptcha_response",
-        "submit",
-        "keepalive_ready",
-        "prompt_controls",
-    ])?;
+    let mut args = page.args(LOGIN_KEYS)?;
     let t = &page.profile.texts;
     let lower = |v: &[String]| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
     args["bad_credentials"] = json!(lower(&t.bad_credentials));

@@ -38,7 +38,11 @@ pub use appointments::{
 };
 pub use browser::{BrowserHandle, live_browsers, process_alive, scratch_dir};
 pub use bundle::{capture as capture_bundle, probe_strategies};
-pub use containers::{ContainerDetail, Grid, Milestone, Target, container_detail, read_grid};
+pub use containers::{
+    ContainerDetail, DETAIL_KEYS, GRID_KEYS, Grid, Milestone, Target, container_detail, read_grid,
+};
 pub use error::DriverError;
-pub use login::{LoginForm, check_logged_in, open_login, submit_login};
+pub use login::{LOGIN_KEYS, LoginForm, check_logged_in, open_login, submit_login};
+pub use my_appointments::LIST_KEYS;
 pub use page::{Page, Shot};
+pub use wizard::WIZARD_KEYS;

@@ -8,21 +8,24 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// The profile keys of My Appointments.
+pub const LIST_KEYS: &[&str] = &[
+    "username",
+    "loading",
+    "appointments_headers",
+    "appointments_rows",
+    "appointments_cells",
+    "appointments_master_checkbox",
+    "appointments_row_checkbox",
+];
+
 const APPOINTMENTS: &str = include_str!("js/appointments.js");
 
 /// Open My Appointments (through its loading route), load every row (the list grows as the
 /// window scrolls), select them all and read the table.
 pub fn my_appointments(page: &mut Page) -> Result<AppointmentList, DriverError> {
     page.step("open my appointments");
-    let mut args = page.args(&[
-        "username",
-        "loading",
-        "appointments_headers",
-        "appointments_rows",
-        "appointments_cells",
-        "appointments_master_checkbox",
-        "appointments_row_checkbox",
-    ])?;
+    let mut args = page.args(LIST_KEYS)?;
     args["loading_marks"] = json!(
         page.profile
             .texts

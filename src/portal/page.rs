@@ -165,29 +165,6 @@ impl Page {
         self.wait_for_async(expected, &compose(body, args))
     }
 
-    /// [`Page::wait_js_async`] for at most `within`: `None` when that passes first.
-    pub fn wait_js_async_within<T: DeserializeOwned>(
-        &mut self,
-        within: Duration,
-        expected: &str,
-        body: &str,
-        args: &Value,
-    ) -> Result<Option<T>, DriverError> {
-        let job_deadline = self.deadline;
-        let short = Instant::now() + within;
-        if short >= job_deadline {
-            return self.wait_js_async(expected, body, args).map(Some);
-        }
-        self.deadline = short;
-        let got = self.wait_js_async(expected, body, args);
-        self.deadline = job_deadline;
-        match got {
-            Ok(v) => Ok(Some(v)),
-            Err(DriverError::Timeout { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// [`Page::wait_js`] for at most `within`: `None` when that passes first (the job's own
     /// deadline still ends the wait with a timeout error).
     pub fn wait_js_within<T: DeserializeOwned>(

@@ -23,6 +23,40 @@ pub(super) const WIZARD: &str = include_str!("../js/wizard.js");
 pub(super) const OPS: &str = include_str!("../js/wizard_ops.js");
 
 /// How long the item fields of step 1 may take to appear after the move type is chosen.
+/// The profile keys the wizard scripts use.
+pub const WIZARD_KEYS: &[&str] = &[
+    "username",
+    "loading",
+    "step_header",
+    "wizard_step_panel",
+    "form_field",
+    "form_label",
+    "select",
+    "select_trigger",
+    "option",
+    "overlay",
+    "listbox",
+    "wizard_container_input",
+    "wizard_booking_input",
+    "wizard_chip",
+    "wizard_item_checkbox",
+    "wizard_pin_input",
+    "wizard_plate_input",
+    "wizard_unit_input",
+    "wizard_slot_select",
+    "wizard_toggle",
+    "wizard_button",
+    "wizard_error",
+    "wizard_dialog",
+    "wizard_dialog_content",
+    "wizard_page_error",
+    "wizard_detail_rows",
+    "select_value",
+    "option_text",
+    "dialog_root",
+    "backdrop",
+];
+
 pub(super) const ITEMS_WAIT: Duration = Duration::from_secs(30);
 /// Popups closed in one step before the driver gives up.
 pub(super) const MAX_POPUPS: u32 = 3;
@@ -86,38 +120,7 @@ impl Wizard {
                 .map(str::to_string)
                 .map_err(DriverError::Invalid)
         };
-        let mut base = page.args(&[
-            "username",
-            "loading",
-            "step_header",
-            "wizard_step_panel",
-            "form_field",
-            "form_label",
-            "select",
-            "select_trigger",
-            "option",
-            "overlay",
-            "listbox",
-            "wizard_container_input",
-            "wizard_booking_input",
-            "wizard_chip",
-            "wizard_item_checkbox",
-            "wizard_pin_input",
-            "wizard_plate_input",
-            "wizard_unit_input",
-            "wizard_slot_select",
-            "wizard_toggle",
-            "wizard_button",
-            "wizard_error",
-            "wizard_dialog",
-            "wizard_dialog_content",
-            "wizard_page_error",
-            "wizard_detail_rows",
-            "select_value",
-            "option_text",
-            "dialog_root",
-            "backdrop",
-        ])?;
+        let mut base = page.args(WIZARD_KEYS)?;
         let t = &page.profile.texts;
         let slot_labels: Vec<String> = text("appointment_labels")?
             .split(',')
