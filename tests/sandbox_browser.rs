@@ -80,14 +80,21 @@ async fn login_uses_the_recaptcha_frame_and_lands_on_welcome() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let result = tokio::task::spawn_blocking(move || login_flow(&base))
+    let ecp2 = server
+        .host_urls()
+        .into_iter()
+        .find(|(role, _)| *role == "ecp2")
+        .unwrap()
+        .1;
+    let result = tokio::task::spawn_blocking(move || login_flow(&base, &ecp2))
         .await
         .unwrap();
     server.shutdown().await;
     result.unwrap();
 }
 
-fn login_flow(base: &str) -> Result<()> {
+/// `base`: the identity host; `ecp2`: the ecp2 host (another origin).
+fn login_flow(base: &str, ecp2: &str) -> Result<()> {
     let d = Driver::launch()?;
     d.goto(&format!("{base}/login"))?;
     d.wait_js(
@@ -163,12 +170,23 @@ fn login_flow(base: &str) -> Result<()> {
             && page["cart"] == false,
         "{page}"
     );
+    // The hop crossed origins: the Welcome page is on the account host, not the identity's.
+    let origin = d.eval("location.origin")?;
+    ensure!(
+        origin.as_str() != Some(base) && origin.as_str() != Some(ecp2),
+        "Welcome on {origin}"
+    );
     // The ecp2 root lands on the Welcome page again.
-    d.tab.navigate_to(&format!("{base}/"))?;
+    d.tab.navigate_to(&format!("{ecp2}/"))?;
     d.wait_js(
         "root -> Welcome",
         "location.pathname === '/Home/Welcome' && document.readyState === 'complete'",
     )?;
+    // The session cookies are HttpOnly and per host: no page script sees one.
+    ensure!(
+        d.eval("document.cookie")? == "",
+        "cookies visible to scripts"
+    );
 
     // A second login with the token in the textarea; the prompt now never shows.
     block(async {
@@ -208,9 +226,11 @@ async fn containers_grid_mdc_scrolls_expands_and_matches_dataset() {
 }
 
 async fn grid_test(generation: &'static str) {
+    // One host: this test is about the grid (the hops between hosts: login_flow).
     let server = SandboxServer::start(&settings(&[
         ("sandbox.render_delay_ms", "120"),
         ("sandbox.generation", generation),
+        ("sandbox.separate_hosts", "false"),
     ]))
     .await
     .unwrap();

@@ -264,9 +264,14 @@ const LOGGED_OUT: &str =
 
 #[tokio::test]
 async fn login_failures_sessions_and_counters() {
-    let server = SandboxServer::start(&settings(&[("sandbox.token_ttl", "1")]))
-        .await
-        .unwrap();
+    // One host: the login's own cookie opens every page (the separate hosts' hops are
+    // `hosts_are_separate_origins_with_their_own_cookies`).
+    let server = SandboxServer::start(&settings(&[
+        ("sandbox.token_ttl", "1"),
+        ("sandbox.separate_hosts", "false"),
+    ]))
+    .await
+    .unwrap();
     let base = server.base_url();
     let c = http();
     let creds = |token: &'static str| -> Vec<(&'static str, &'static str)> {
@@ -524,7 +529,9 @@ async fn login_http(c: &reqwest::Client, base: &str, user: &str, pw: &str) -> St
 
 #[tokio::test]
 async fn controls_outage_logout_and_bad_input() {
-    let server = SandboxServer::start(&settings(&[])).await.unwrap();
+    let server = SandboxServer::start(&settings(&[("sandbox.separate_hosts", "false")]))
+        .await
+        .unwrap();
     let base = server.base_url();
     let c = http();
     let cookie = login_http(&c, &base, "demo", "demo-password").await;
@@ -725,7 +732,9 @@ async fn controls_outage_logout_and_bad_input() {
 
 #[tokio::test]
 async fn dataset_grid_api_and_booking_over_http() {
-    let server = SandboxServer::start(&settings(&[])).await.unwrap();
+    let server = SandboxServer::start(&settings(&[("sandbox.separate_hosts", "false")]))
+        .await
+        .unwrap();
     let base = server.base_url();
     let c = http();
     let ds = get_json(&c, &format!("{base}/__sandbox/dataset?username=demo")).await;

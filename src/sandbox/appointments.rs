@@ -172,11 +172,12 @@ pub fn free_slots(state: &State, terminal: &str, move_type: &str) -> Vec<Slot> {
 
 /// `GET /myappointments`. The page script shows the loading route
 /// (`/myappointments?loading=true`) while the list loads, then the window-scrolled table.
-pub fn page(username: &str) -> Resp {
+pub fn page(state: &State, username: &str) -> Resp {
     let content = format!("<style>{APPOINTMENTS_CSS}</style><div id=\"appointments-root\"></div>");
     html(
         StatusCode::OK,
         app_page(
+            state.hosts(),
             "eModal - My Appointments",
             username,
             Nav::MyAppointments,

@@ -128,6 +128,7 @@ pub fn page(state: &State, username: &str) -> Resp {
     html(
         StatusCode::OK,
         app_page(
+            state.hosts(),
             "Containers",
             username,
             Nav::Containers,

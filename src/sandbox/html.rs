@@ -6,8 +6,9 @@
 //! those names. Styles and scripts are inlined: one request per page, like a server-rendered
 //! shell, and nothing for Chromium to fetch from the internet.
 
+use super::hosts::{Hosts, Role};
 use super::request::{esc, script_json};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub const CSS: &str = include_str!("assets/portal.css");
 /// Styles of the recorded portal's header, Welcome page, containers grid and login.
@@ -106,8 +107,10 @@ impl Classes {
 
 /// A logged-in page: the portal's header (hamburger, logos, gear, help, the user button), a
 /// sidenav that the hamburger opens, and `content` in the outlet. `config` is exposed to the
-/// page script as `window.SANDBOX`; its `generation` picks the Material class names.
+/// page script as `window.SANDBOX` (with `links`: the other pages' URLs, absolute across
+/// hosts); its `generation` picks the Material class names.
 pub fn app_page(
+    hosts: &Hosts,
     title: &str,
     username: &str,
     nav: Nav,
@@ -116,6 +119,19 @@ pub fn app_page(
     script: &str,
 ) -> String {
     let cls = Classes::of(config);
+    let welcome = hosts.url(Role::Account, "/Home/Welcome");
+    let containers = hosts.url(Role::Ecp2, "/containers");
+    let addvisit = hosts.url(Role::Termops, "/trucker/web/addvisit");
+    let myappointments = hosts.url(Role::TruckerPortal, "/myappointments");
+    let logout = hosts.url(Role::Identity, "/Account/Logout");
+    let mut config = config.clone();
+    config["links"] = json!({
+        "welcome": welcome,
+        "containers": containers,
+        "addvisit": addvisit,
+        "myappointments": myappointments,
+        "logout": logout,
+    });
     let link = |n: Nav, href: &str, glyph: &str, label: &str| {
         let item = if cls.legacy {
             "mat-list-item mat-focus-indicator"
@@ -149,7 +165,7 @@ pub fn app_page(
         "<app-root ng-version=\"{ng}\"><mat-sidenav-container class=\"mat-drawer-container mat-sidenav-container\">\
          <mat-toolbar class=\"mat-toolbar app-header mat-toolbar-single-row\">\
            {menu}\
-           <a class=\"brand\" href=\"/Home/Welcome\"><img class=\"company-logo\" alt=\"company-logo\" src=\"{COMPANY_LOGO}\"></a>\
+           <a class=\"brand\" href=\"{welcome_e}\"><img class=\"company-logo\" alt=\"company-logo\" src=\"{COMPANY_LOGO}\"></a>\
            <span class=\"product-name\">{product}</span>\
            <span class=\"toolbar-spacer\"></span>\
            <img class=\"product-logo\" alt=\"product-logo\" src=\"{PRODUCT_LOGO}\">\
@@ -157,8 +173,8 @@ pub fn app_page(
            <button type=\"button\" class=\"{user_cls} header-icon user-button\" aria-haspopup=\"menu\" title=\"{user}\">\
              {person}<span class=\"user-name\">{user}</span></button>\
            <div class=\"user-menu {panel}\" role=\"menu\">\
-             <a role=\"menuitem\" class=\"{menu_item}\" href=\"/myappointments\">My Appointments</a>\
-             <a role=\"menuitem\" class=\"{menu_item} logout-link\" href=\"/Account/Logout\">Logout</a></div>\
+             <a role=\"menuitem\" class=\"{menu_item}\" href=\"{my_e}\">My Appointments</a>\
+             <a role=\"menuitem\" class=\"{menu_item} logout-link\" href=\"{logout_e}\">Logout</a></div>\
          </mat-toolbar>\
          <div class=\"shell-body\">\
            <mat-sidenav class=\"mat-drawer mat-sidenav mat-drawer-over\" mode=\"over\">\
@@ -185,21 +201,24 @@ pub fn app_page(
             "mat-mdc-menu-panel"
         },
         user = esc(username),
-        l_home = link(Nav::Welcome, "/Home/Welcome", "\u{2302}", "Home"),
-        l_cont = link(Nav::Containers, "/containers", "\u{25A6}", "Containers"),
+        welcome_e = esc(&welcome),
+        my_e = esc(&myappointments),
+        logout_e = esc(&logout),
+        l_home = link(Nav::Welcome, &esc(&welcome), "\u{2302}", "Home"),
+        l_cont = link(Nav::Containers, &esc(&containers), "\u{25A6}", "Containers"),
         l_add = link(
             Nav::AddVisit,
-            "/trucker/web/addvisit",
+            &esc(&addvisit),
             "\u{271A}",
             "Add Appointment"
         ),
         l_my = link(
             Nav::MyAppointments,
-            "/myappointments",
+            &esc(&myappointments),
             "\u{2630}",
             "My Appointments"
         ),
-        config = script_json(config),
+        config = script_json(&config),
     );
     document(title, "mat-typography", &body)
 }
@@ -212,15 +231,17 @@ if(b&&n)b.addEventListener('click',function(e){e.stopPropagation();n.classList.t
 pub const LOGGED_OUT_TEXT: &str = "You are either not logged in or your session has expired ... \
      please use your back button to return to the previous page, or log in again.";
 
-pub fn logged_out_page() -> String {
+/// `login_url`: the identity host's login page (the link is absolute across hosts).
+pub fn logged_out_page(login_url: &str) -> String {
     document(
         "eModal - Session expired",
         "",
         &format!(
             "<div class=\"plain-page\"><mat-card class=\"mat-mdc-card notice\">\
              <h1>Session expired</h1><p class=\"logged-out-message\">{LOGGED_OUT_TEXT}</p>\
-             <p><a class=\"mat-mdc-raised-button\" href=\"/login\">Log in</a></p>\
-             </mat-card></div>"
+             <p><a class=\"mat-mdc-raised-button\" href=\"{login}\">Log in</a></p>\
+             </mat-card></div>",
+            login = esc(login_url),
         ),
     )
 }

@@ -9,6 +9,7 @@
 //! host's Welcome page, not into the app. Failures re-render the form with an error.
 
 use super::captcha::TokenError;
+use super::hosts::Role;
 use super::html::document;
 use super::request::{Req, Resp, esc, html, redirect, script_json};
 use super::state::{SESSION_COOKIE, State, Stats};
@@ -23,12 +24,23 @@ pub const BAD_CREDENTIALS: &str = "Invalid username or password";
 const LOGIN_JS: &str = include_str!("assets/login.js");
 const ANCHOR_JS: &str = include_str!("assets/recaptcha_anchor.js");
 
-/// `GET /login` and `GET /Account/Login`.
-pub fn page(state: &State) -> Resp {
-    html(StatusCode::OK, render(state, &[], ""))
+/// The login form's `ReturnUrl` when no authorize request sent the browser here.
+const DEFAULT_RETURN: &str = "/connect/authorize/callback?client_id=ecp2&response_type=code&scope=openid%20profile&code_challenge_method=S256";
+
+/// A `ReturnUrl` the login may go on to: an authorize request of this identity host.
+fn return_url(raw: Option<&str>) -> Option<&str> {
+    raw.filter(|u| u.starts_with("/connect/authorize?"))
 }
 
-fn render(state: &State, errors: &[&str], username: &str) -> String {
+/// `GET /login` and `GET /Account/Login[?ReturnUrl=/connect/authorize?...]` (the latter is
+/// where an app host without its cookie ends up when nobody is signed in: facts §1's re-login
+/// URL shape).
+pub fn page(state: &State, req: &Req) -> Resp {
+    let ret = return_url(req.q("ReturnUrl")).unwrap_or(DEFAULT_RETURN);
+    html(StatusCode::OK, render(state, &[], "", ret))
+}
+
+fn render(state: &State, errors: &[&str], username: &str, return_url: &str) -> String {
     let errors_html = if errors.is_empty() {
         String::new()
     } else {
@@ -57,8 +69,7 @@ fn render(state: &State, errors: &[&str], username: &str) -> String {
              autocomplete=\"current-password\">\
            <div id=\"recaptcha-container\" class=\"recaptcha-container\"></div>\
            <a class=\"forgot\" href=\"#\" onclick=\"return false\">Forgot your Username or Password?</a>\
-           <input type=\"hidden\" name=\"ReturnUrl\" value=\"/connect/authorize/callback?client_id=ecp2&amp;\
-response_type=code&amp;scope=openid%20profile&amp;code_challenge_method=S256\">\
+           <input type=\"hidden\" name=\"ReturnUrl\" value=\"{ret}\">\
            <button type=\"submit\" class=\"btn btn-primary btn-login\" id=\"login-submit\" \
              disabled>LOGIN</button>\
            <div class=\"register\">Don't have an account? <a href=\"#\" onclick=\"return false\">Register Now</a></div>\
@@ -68,6 +79,7 @@ response_type=code&amp;scope=openid%20profile&amp;code_challenge_method=S256\">\
          <script>window.RECAPTCHA_WIDGET = {widget};</script>\
          <script>{LOGIN_JS}</script>",
         user = esc(username),
+        ret = esc(return_url),
         widget = script_json(&widget),
     );
     document("eModal - Login", "login-body", &body)
@@ -99,9 +111,9 @@ pub fn recaptcha_anchor(req: &Req) -> Resp {
     )
 }
 
-fn failed(state: &State, error: &str, username: &str) -> Resp {
+fn failed(state: &State, error: &str, username: &str, ret: &str) -> Resp {
     Stats::bump(&state.stats.logins_failed);
-    html(StatusCode::OK, render(state, &[error], username))
+    html(StatusCode::OK, render(state, &[error], username, ret))
 }
 
 /// `POST /Account/Login`.
@@ -110,6 +122,8 @@ pub fn submit(state: &State, req: &Req) -> Resp {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let username = field("Username").trim();
     let password = field("Password");
+    let ret = return_url(form.get("ReturnUrl").map(String::as_str));
+    let ret_field = ret.unwrap_or(DEFAULT_RETURN);
 
     let mut missing = Vec::new();
     if username.is_empty() {
@@ -120,7 +134,7 @@ pub fn submit(state: &State, req: &Req) -> Resp {
     }
     if !missing.is_empty() {
         Stats::bump(&state.stats.logins_failed);
-        return html(StatusCode::OK, render(state, &missing, username));
+        return html(StatusCode::OK, render(state, &missing, username, ret_field));
     }
 
     // The token is checked (and used up) before the credentials, like a server that calls
@@ -131,17 +145,28 @@ pub fn submit(state: &State, req: &Req) -> Resp {
         .verify(field("g-recaptcha-response"), &state.settings.site_key, ttl)
     {
         Ok(()) => {}
-        Err(TokenError::Expired) => return failed(state, CAPTCHA_EXPIRED, username),
-        Err(_) => return failed(state, CAPTCHA_ERROR, username),
+        Err(TokenError::Expired) => return failed(state, CAPTCHA_EXPIRED, username, ret_field),
+        Err(_) => return failed(state, CAPTCHA_ERROR, username, ret_field),
     }
     if !state.credentials_ok(username, password) {
-        return failed(state, BAD_CREDENTIALS, username);
+        return failed(state, BAD_CREDENTIALS, username, ret_field);
     }
 
     Stats::bump(&state.stats.logins_ok);
     let (session, code) = state.create_session(username);
     tracing::debug!(username, "sandbox portal login");
-    let signin = format!("/signin-oidc?code={code}&state=OpenIdConnect");
+    // Across origins the login goes on to the authorize request that sent the browser here,
+    // else to ecp2's sign-in, whose return path `/` then lands on the account host's Welcome
+    // page (facts §3). On one host: straight to the sign-in, as before.
+    let hosts = state.hosts();
+    let signin = match ret {
+        Some(ret) if hosts.separate => ret.to_string(),
+        _ if hosts.separate => format!(
+            "{}?code={code}&state=%2F",
+            hosts.url(Role::Ecp2, "/signin-oidc")
+        ),
+        _ => format!("/signin-oidc?code={code}&state=OpenIdConnect"),
+    };
     let next = if state.identity_prompt_now() {
         let q = serde_urlencoded::to_string([("returnUrl", signin.as_str())]).unwrap_or_default();
         format!("/identity/Account/Continue?{q}")
@@ -157,19 +182,23 @@ pub fn submit(state: &State, req: &Req) -> Resp {
 }
 
 /// `GET /identity/Account/Continue?returnUrl=...`: the identity host's interstitial that a
-/// hop stops on now and then; "Continue" goes on to `returnUrl` (only to `/signin-oidc`).
-pub fn identity_prompt(req: &Req) -> Resp {
+/// hop stops on now and then; "Continue" goes on to `returnUrl` (only to an app host's
+/// `/signin-oidc` or to this host's authorize request).
+pub fn identity_prompt(state: &State, req: &Req) -> Resp {
+    let hosts = state.hosts();
     let next = req
         .q("returnUrl")
-        .filter(|u| u.starts_with("/signin-oidc?"))
-        .unwrap_or("/login");
+        .filter(|u| hosts.is_signin_url(u) || return_url(Some(u)).is_some())
+        .unwrap_or("/login?");
+    let action = next.split_once('?').map_or(next, |(a, _)| a);
     let body = format!(
         "<div class=\"identity-page\"><h2>Sign-in notice</h2>\
          <p>You signed in from a browser eModal has not seen recently. Continue to finish \
          signing in to eModal.</p>\
-         <form method=\"get\" action=\"/signin-oidc\">{fields}\
+         <form method=\"get\" action=\"{action}\">{fields}\
          <button type=\"submit\" class=\"btn btn-primary btn-continue\">Continue</button></form></div>",
         fields = hidden_fields(next),
+        action = esc(action),
     );
     html(StatusCode::OK, document("eModal Identity", "", &body))
 }
@@ -187,16 +216,6 @@ fn hidden_fields(url: &str) -> String {
             )
         })
         .collect()
-}
-
-/// `GET /signin-oidc?code=...`: the identity provider's redirect back; every recorded run
-/// then ended on the account host's Welcome page.
-pub fn signin_oidc(state: &State, req: &Req) -> Resp {
-    if req.q("code").is_some_and(|c| state.take_oidc_code(c)) {
-        redirect("/Home/Welcome", None)
-    } else {
-        redirect("/login", None)
-    }
 }
 
 /// `GET /Account/Logout`: end the session and go back to the login page.

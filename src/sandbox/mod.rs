@@ -6,26 +6,33 @@
 //! `portal-reference.md`), render client-side where the real app does, and can be slowed down
 //! (`render_delay_ms`) so that a driver which sleeps instead of waiting fails here too.
 //!
-//! All pages live on one host; the real portal spreads them over several, and the driver keeps
-//! only the path (`Settings::wire_to_sandbox`).
+//! As on the real portal, the pages live on several hosts, served as separate origins on
+//! consecutive loopback addresses (`hosts`): each host has its own cookie and the login hops
+//! between them through OIDC redirects (`oidc`). `sandbox.separate_hosts = false` serves every
+//! page on one host instead (the driver then keeps only each URL's path:
+//! `Settings::wire_to_sandbox`).
 //!
-//! | path | what |
-//! |---|---|
-//! | `GET /login`, `POST /Account/Login`, `GET /identity/Account/Continue`, `GET /signin-oidc`, `GET /Account/Logout`, `GET /recaptcha/api2/anchor` | `login` |
-//! | `GET /` (redirects), `GET /Home/Welcome`, `GET /trucker/web/` | `pages` |
-//! | `GET /containers`, `GET /api/containers`, `GET /api/containers/detail` | `containers` |
-//! | `GET /trucker/web/addvisit`, `/api/wizard/*` | `wizard` |
-//! | `GET /myappointments`, `GET /api/appointments` | `appointments` |
-//! | `POST /in.php`, `GET /res.php` | `captcha` (2captcha) |
-//! | `/__sandbox/*` | `controls` |
+//! | host | path | what |
+//! |---|---|---|
+//! | identity (`sandbox.host`, 127.0.0.1) | `GET /login`, `GET\|POST /Account/Login`, `GET /identity/Account/Continue`, `GET /Account/Logout`, `GET /recaptcha/api2/anchor` | `login` |
+//! | identity | `GET /connect/authorize` | `oidc` |
+//! | every app host | `GET /signin-oidc` | `oidc` |
+//! | ecp2 (127.0.0.2) | `GET /` (redirects to account), `GET /containers`, `GET /api/containers`, `GET /api/containers/detail` | `pages`, `containers` |
+//! | account (127.0.0.3) | `GET /Home/Welcome` | `pages` |
+//! | termops (127.0.0.4) | `GET /trucker/web/`, `GET /trucker/web/addvisit`, `/api/wizard/*` | `pages`, `wizard` |
+//! | truckerportal (127.0.0.5) | `GET /myappointments`, `GET /api/appointments` | `appointments` |
+//! | every host | `POST /in.php`, `GET /res.php` | `captcha` (2captcha) |
+//! | every host | `/__sandbox/*` | `controls` |
 
 mod appointments;
 mod captcha;
 mod containers;
 mod controls;
 mod data;
+mod hosts;
 mod html;
 mod login;
+mod oidc;
 mod pages;
 mod request;
 mod rng;
@@ -33,13 +40,16 @@ mod state;
 mod wizard;
 
 use crate::config::{SandboxSettings, Settings};
+use hosts::{Hosts, Role};
+use oidc::Gate;
 use request::{Req, Resp, html as html_resp, json};
 use serde_json::json as j;
-use state::{SESSION_COOKIE, State, Stats};
-use std::net::SocketAddr;
+use state::{State, Stats};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use warp::Filter;
 use warp::http::{Method, StatusCode};
@@ -51,63 +61,144 @@ pub use data::{is_valid_container_number, iso6346_check_digit};
 /// A running sandbox server.
 pub struct SandboxServer {
     addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
+    hosts: Hosts,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
+/// Tries at finding one port free on every host's address before giving up.
+const PORT_TRIES: usize = 20;
+
 impl SandboxServer {
-    /// Bind `settings.host:settings.port` (port 0 picks a free port) and serve in the background.
+    /// Bind `settings.host:settings.port` (port 0 picks a free port) and serve in the
+    /// background; with `separate_hosts`, the other hosts on the next loopback addresses with
+    /// the same port.
     pub async fn start(settings: &SandboxSettings) -> anyhow::Result<SandboxServer> {
-        let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "sandbox: cannot listen on {}:{}: {e}",
-                    settings.host,
-                    settings.port
-                )
-            })?;
-        let addr = listener.local_addr()?;
+        let listeners = bind(settings).await?;
+        let addr = listeners[0].1.local_addr()?;
+        let hosts = if listeners.len() > 1 {
+            let mut urls = Vec::new();
+            for (_, l) in &listeners {
+                urls.push(format!("http://{}", l.local_addr()?));
+            }
+            Hosts::separate(urls.try_into().expect("five hosts"))
+        } else {
+            Hosts::single(format!("http://{addr}"))
+        };
         let state = Arc::new(State::new(settings));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = warp::serve(routes(state))
-            .incoming(listener)
-            .graceful(async move {
-                let _ = stopped.await;
-            });
-        let task = tokio::spawn(server.run());
-        tracing::info!(%addr, "sandbox portal listening");
-        Ok(SandboxServer { addr, stop, task })
+        state.set_hosts(hosts.clone());
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        for (role, listener) in listeners {
+            let mut stopped = stopped.clone();
+            let server = warp::serve(routes(state.clone(), role))
+                .incoming(listener)
+                .graceful(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                });
+            tasks.push(tokio::spawn(server.run()));
+        }
+        tracing::info!(%addr, separate_hosts = hosts.separate, "sandbox portal listening");
+        Ok(SandboxServer {
+            addr,
+            hosts,
+            stop,
+            tasks,
+        })
     }
 
+    /// The identity host's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://<ip>:<port>` without a trailing slash.
+    /// The identity host's `http://<ip>:<port>` without a trailing slash (the login page,
+    /// the controls and the 2captcha stand-in answer there).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// Stop serving and wait for the server task to end. Open keep-alive connections (a
-    /// browser's) get a few seconds to finish, then the task is aborted.
+    /// Each host's role (`identity`, `ecp2`, `account`, `termops`, `truckerportal`) and base
+    /// URL; all the same URL on one host.
+    pub fn host_urls(&self) -> Vec<(&'static str, String)> {
+        self.hosts.list()
+    }
+
+    /// Stop serving and wait for the server tasks to end. Open keep-alive connections (a
+    /// browser's) get a few seconds to finish, then the tasks are aborted.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(());
-        let mut task = self.task;
-        if tokio::time::timeout(Duration::from_secs(5), &mut task)
-            .await
-            .is_err()
-        {
-            task.abort();
-            let _ = task.await;
+        let _ = self.stop.send(true);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
         }
     }
+}
+
+/// The separate hosts' addresses from the identity host's: consecutive loopback addresses
+/// (the convention `config::sandbox_host_urls` follows), or `None` when `host` is not an IPv4
+/// loopback address with room for four more.
+fn separate_addrs(host: &str) -> Option<[Ipv4Addr; 5]> {
+    let ip: Ipv4Addr = host.parse().ok()?;
+    let [a, b, c, d] = ip.octets();
+    (ip.is_loopback() && d <= 250)
+        .then(|| std::array::from_fn(|i| Ipv4Addr::new(a, b, c, d + i as u8)))
+}
+
+/// Bind the listeners: one for every host on one port, or one for all.
+async fn bind(settings: &SandboxSettings) -> anyhow::Result<Vec<(Role, TcpListener)>> {
+    let cannot = |host: &str, port: u16, e: std::io::Error| {
+        anyhow::anyhow!("sandbox: cannot listen on {host}:{port}: {e}")
+    };
+    let addrs = if settings.separate_hosts {
+        let addrs = separate_addrs(&settings.host);
+        if addrs.is_none() {
+            tracing::warn!(host = %settings.host, "sandbox: separate hosts need an IPv4 loopback host; serving one host");
+        }
+        addrs
+    } else {
+        None
+    };
+    let Some(addrs) = addrs else {
+        let l = TcpListener::bind((settings.host.as_str(), settings.port))
+            .await
+            .map_err(|e| cannot(&settings.host, settings.port, e))?;
+        return Ok(vec![(Role::All, l)]);
+    };
+    // Cookies are per host, not per port, so one port for all keeps URLs predictable
+    // (`config::sandbox_host_urls`); with port 0, retry until one is free everywhere.
+    let tries = if settings.port == 0 { PORT_TRIES } else { 1 };
+    let mut last = None;
+    for _ in 0..tries {
+        let first = TcpListener::bind((addrs[0], settings.port))
+            .await
+            .map_err(|e| cannot(&settings.host, settings.port, e))?;
+        let port = first.local_addr()?.port();
+        let mut all = vec![(Role::Identity, first)];
+        for (role, ip) in Role::SEPARATE[1..].iter().zip(&addrs[1..]) {
+            match TcpListener::bind((*ip, port)).await {
+                Ok(l) => all.push((*role, l)),
+                Err(e) => {
+                    last = Some(cannot(&ip.to_string(), port, e));
+                    break;
+                }
+            }
+        }
+        if all.len() == Role::SEPARATE.len() {
+            return Ok(all);
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("sandbox: no free port")))
 }
 
 /// One catch-all filter: every request reaches [`dispatch`], so nothing ends as a warp
 /// rejection (and nothing as a 500).
 fn routes(
     state: Arc<State>,
+    role: Role,
 ) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
     let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::method()
@@ -126,7 +217,7 @@ fn routes(
                         );
                     };
                     let req = Req::new(method, path.as_str().to_string(), &query, headers, body);
-                    dispatch(&state, &req).await
+                    dispatch(&state, role, &req).await
                 }
             },
         )
@@ -170,7 +261,7 @@ const APP_PAGES: [&str; 7] = [
     "/myappointments",
 ];
 
-async fn dispatch(state: &State, req: &Req) -> Resp {
+async fn dispatch(state: &State, role: Role, req: &Req) -> Resp {
     let path = req.path.as_str();
     // 2captcha and the controls are other services: never in the portal's maintenance.
     match path {
@@ -198,11 +289,19 @@ async fn dispatch(state: &State, req: &Req) -> Resp {
         };
     }
 
+    if !role.serves(&req.method, path) {
+        return if is_api {
+            json(StatusCode::NOT_FOUND, &j!({"error": "not found"}))
+        } else {
+            oidc::not_found(path)
+        };
+    }
     match (&req.method, path) {
-        (&Method::GET, "/login" | "/Account/Login") => return login::page(state),
+        (&Method::GET, "/login" | "/Account/Login") => return login::page(state, req),
         (&Method::POST, "/Account/Login" | "/login") => return login::submit(state, req),
-        (&Method::GET, "/signin-oidc") => return login::signin_oidc(state, req),
-        (&Method::GET, "/identity/Account/Continue") => return login::identity_prompt(req),
+        (&Method::GET, "/signin-oidc") => return oidc::signin_oidc(state, role, req),
+        (&Method::GET, "/connect/authorize") => return oidc::authorize(state, req),
+        (&Method::GET, "/identity/Account/Continue") => return login::identity_prompt(state, req),
         (&Method::GET, "/recaptcha/api2/anchor") => return login::recaptcha_anchor(req),
         (&Method::GET, "/Account/Logout") => return login::logout(state, req),
         _ => {}
@@ -210,30 +309,32 @@ async fn dispatch(state: &State, req: &Req) -> Resp {
 
     let is_page = req.method == Method::GET && APP_PAGES.contains(&path);
     if !is_page && !is_api {
-        return html_resp(StatusCode::NOT_FOUND, html::not_found_page(path));
+        return oidc::not_found(path);
     }
 
-    let user = req
-        .cookie(SESSION_COOKIE)
-        .and_then(|id| state.touch_session(&id));
-    let Some(user) = user else {
-        return if is_api {
-            json(StatusCode::UNAUTHORIZED, &j!({"error": "not logged in"}))
-        } else {
-            Stats::bump(&state.stats.logged_out_pages);
-            html_resp(StatusCode::OK, html::logged_out_page())
-        };
+    let user = match oidc::gate(state, role, req) {
+        Gate::User(user) => user,
+        _ if is_api => return json(StatusCode::UNAUTHORIZED, &j!({"error": "not logged in"})),
+        // An app host with no cookie of its own signs in through the identity host.
+        Gate::NoCookie if role != Role::All => {
+            let back = match req.raw_query.as_str() {
+                "" => path.to_string(),
+                q => format!("{path}?{q}"),
+            };
+            return oidc::challenge(state, role, &back);
+        }
+        _ => return oidc::logged_out(state, role),
     };
 
     if is_page {
         Stats::bump(&state.stats.page_loads);
         return match path {
             // The ecp2 root lands on the account host's Welcome page (all recorded runs).
-            "/" => request::redirect("/Home/Welcome", None),
+            "/" => request::redirect(&state.hosts().url(Role::Account, "/Home/Welcome"), None),
             "/Home/Welcome" => pages::welcome(state, &user),
             "/containers" => containers::page(state, &user),
-            "/trucker/web/addvisit" => wizard::page(&user),
-            "/myappointments" => appointments::page(&user),
+            "/trucker/web/addvisit" => wizard::page(state, &user),
+            "/myappointments" => appointments::page(state, &user),
             _ => pages::keepalive(state, &user),
         };
     }
@@ -262,12 +363,19 @@ pub async fn run_standalone(settings: Settings, port: Option<u16>) -> anyhow::Re
     }
     let server = SandboxServer::start(&sb).await?;
     let base = server.base_url();
+    let hosts = &server.hosts;
     println!("E-Modal sandbox portal and 2captcha stand-in at {base}");
     println!();
     println!("  Portal login     {base}/login");
-    println!("  Containers       {base}/containers");
-    println!("  Add appointment  {base}/trucker/web/addvisit");
-    println!("  My appointments  {base}/myappointments");
+    println!("  Containers       {}/containers", hosts.base(Role::Ecp2));
+    println!(
+        "  Add appointment  {}/trucker/web/addvisit",
+        hosts.base(Role::Termops)
+    );
+    println!(
+        "  My appointments  {}/myappointments",
+        hosts.base(Role::TruckerPortal)
+    );
     println!("  2captcha API     {base}/in.php, {base}/res.php");
     println!("  Controls         {base}/__sandbox/stats, /__sandbox/dataset?username=U, ...");
     println!();

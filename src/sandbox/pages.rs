@@ -1,6 +1,7 @@
 //! The simple logged-in pages: the account host's Welcome page (`/Home/Welcome`, where `/`
 //! redirects) and the keep-alive target (`/trucker/web/`).
 
+use super::hosts::Role;
 use super::html::{Nav, app_page, icon};
 use super::request::{Resp, esc, html};
 use super::state::State;
@@ -48,7 +49,15 @@ pub fn welcome(state: &State, username: &str) -> Resp {
     let config = json!({ "generation": state.settings.generation });
     html(
         StatusCode::OK,
-        app_page("Welcome", username, Nav::Welcome, &content, &config, ""),
+        app_page(
+            state.hosts(),
+            "Welcome",
+            username,
+            Nav::Welcome,
+            &content,
+            &config,
+            "",
+        ),
     )
 }
 
@@ -61,13 +70,13 @@ pub fn keepalive(state: &State, username: &str) -> Resp {
          <div class=\"card-grid\">{c1}{c2}</div>",
         user = esc(username),
         c1 = dash_card(
-            "/trucker/web/addvisit",
+            &esc(&state.hosts().url(Role::Termops, "/trucker/web/addvisit")),
             "Add Appointment",
             "+",
             "book a terminal visit"
         ),
         c2 = dash_card(
-            "/myappointments",
+            &esc(&state.hosts().url(Role::TruckerPortal, "/myappointments")),
             "My Appointments",
             "\u{2630}",
             "see booked visits"
@@ -76,6 +85,7 @@ pub fn keepalive(state: &State, username: &str) -> Resp {
     html(
         StatusCode::OK,
         app_page(
+            state.hosts(),
             "eModal Trucker Portal",
             username,
             Nav::Home,

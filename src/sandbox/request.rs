@@ -16,6 +16,8 @@ pub struct Req {
     pub method: Method,
     pub path: String,
     pub query: HashMap<String, String>,
+    /// The query as sent (authorize passes it on whole).
+    pub raw_query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -42,6 +44,7 @@ impl Req {
             method,
             path,
             query: parse_urlencoded(raw_query),
+            raw_query: raw_query.to_string(),
             headers,
             body,
         }

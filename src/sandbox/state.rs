@@ -6,16 +6,19 @@
 use super::appointments::Bookings;
 use super::captcha::CaptchaStore;
 use super::data::{self, AccountData};
+use super::hosts::{Hosts, Role};
 use super::rng::SplitMix64;
 use crate::config::SandboxSettings;
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Name of the portal's session cookie (HttpOnly, so page scripts cannot read it).
+/// Name of the portal's session cookie (HttpOnly, so page scripts cannot read it). Every host
+/// sets its own, host-only: on the identity host it names the portal session, on an app host
+/// that host's own session (tied to the portal session it signed in with).
 pub const SESSION_COOKIE: &str = "ecp_session";
 
 /// Counters shown by `/__sandbox/stats`.
@@ -53,8 +56,13 @@ pub struct State {
     portal_idle_timeout: AtomicU64,
     pub stats: Stats,
     sessions: Mutex<HashMap<String, PortalSession>>,
-    /// One-time codes of the identity hop (`/signin-oidc?code=`).
-    oidc_codes: Mutex<HashMap<String, Instant>>,
+    /// One-time codes of the identity hop (`/signin-oidc?code=`) -> the portal session they
+    /// were issued for, and when.
+    oidc_codes: Mutex<HashMap<String, (String, Instant)>>,
+    /// App hosts' own sessions (their cookie value) -> (host, portal session id).
+    host_sessions: Mutex<HashMap<String, (Role, String)>>,
+    /// The hosts' base URLs, set once the listeners are bound.
+    hosts: OnceLock<Hosts>,
     pub captcha: CaptchaStore,
     pub bookings: Bookings,
     datasets: Mutex<HashMap<String, Arc<AccountData>>>,
@@ -109,6 +117,8 @@ impl State {
             stats: Stats::default(),
             sessions: Mutex::new(HashMap::new()),
             oidc_codes: Mutex::new(HashMap::new()),
+            host_sessions: Mutex::new(HashMap::new()),
+            hosts: OnceLock::new(),
             captcha: CaptchaStore::default(),
             bookings: Bookings::default(),
             datasets: Mutex::new(HashMap::new()),
@@ -317,18 +327,58 @@ impl State {
                 last_seen: Instant::now(),
             },
         );
-        let code = random_id();
-        let mut codes = lock(&self.oidc_codes);
-        codes.retain(|_, t| t.elapsed() < Duration::from_secs(300));
-        codes.insert(code.clone(), Instant::now());
+        let code = self.issue_code(&id);
         (id, code)
     }
 
-    /// Consume an identity code (valid once, for five minutes).
-    pub fn take_oidc_code(&self, code: &str) -> bool {
+    /// A one-time code for `/signin-oidc` that signs a host in to portal session `portal`.
+    pub fn issue_code(&self, portal: &str) -> String {
+        let code = random_id();
+        let mut codes = lock(&self.oidc_codes);
+        codes.retain(|_, (_, t)| t.elapsed() < Duration::from_secs(300));
+        codes.insert(code.clone(), (portal.to_string(), Instant::now()));
+        code
+    }
+
+    /// Consume an identity code (valid once, for five minutes): the portal session it was
+    /// issued for.
+    pub fn take_oidc_code(&self, code: &str) -> Option<String> {
         lock(&self.oidc_codes)
             .remove(code)
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(300))
+            .filter(|(_, t)| t.elapsed() < Duration::from_secs(300))
+            .map(|(portal, _)| portal)
+    }
+
+    /// Start `role`'s own session for portal session `portal`; returns its cookie value.
+    pub fn create_host_session(&self, role: Role, portal: &str) -> String {
+        let id = random_id();
+        let mut g = lock(&self.host_sessions);
+        // A host session outlives its portal session only as a stale cookie's record.
+        if g.len() > 10_000 {
+            let live = lock(&self.sessions);
+            g.retain(|_, (_, p)| live.contains_key(p));
+        }
+        g.insert(id.clone(), (role, portal.to_string()));
+        id
+    }
+
+    /// The username behind `role`'s own session cookie, refreshing the portal session's idle
+    /// timer; `None` when the cookie is unknown, another host's, or its portal session ended.
+    pub fn host_user(&self, role: Role, id: &str) -> Option<String> {
+        let portal = match lock(&self.host_sessions).get(id) {
+            Some((r, p)) if *r == role => p.clone(),
+            _ => return None,
+        };
+        self.touch_session(&portal)
+    }
+
+    pub fn set_hosts(&self, hosts: Hosts) {
+        let _ = self.hosts.set(hosts);
+    }
+
+    /// The hosts' base URLs (one relative host until the listeners are bound).
+    pub fn hosts(&self) -> &Hosts {
+        self.hosts.get_or_init(|| Hosts::single(String::new()))
     }
 
     /// The username behind a session cookie; refreshes its idle timer. Expired sessions are

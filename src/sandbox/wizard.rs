@@ -45,7 +45,7 @@ const POPUP_PERCENT: u64 = 20;
 
 /// `GET /trucker/web/addvisit`. The real page is blank white until the app renders, so the
 /// shell holds only the root the script fills.
-pub fn page(username: &str) -> Resp {
+pub fn page(state: &State, username: &str) -> Resp {
     let content = format!(
         "<style>{WIZARD_CSS}</style>\
          <div id=\"wizard-root\"></div>\
@@ -54,6 +54,7 @@ pub fn page(username: &str) -> Resp {
     html(
         StatusCode::OK,
         app_page(
+            state.hosts(),
             "Add Appointment",
             username,
             Nav::AddVisit,

@@ -23,7 +23,12 @@ pub async fn with_sandbox(
     extra: &'static [(&'static str, &'static str)],
     flow: fn(&str, &str) -> Result<()>,
 ) {
-    let mut o = vec![("sandbox.generation", generation)];
+    // One host: these tests are about the pages; the hops between hosts are tested in
+    // tests/sandbox_hosts.rs and, with Chromium, tests/sandbox_browser.rs.
+    let mut o = vec![
+        ("sandbox.generation", generation),
+        ("sandbox.separate_hosts", "false"),
+    ];
     o.extend_from_slice(extra);
     let server = SandboxServer::start(&settings(&o)).await.unwrap();
     let base = server.base_url();

@@ -200,7 +200,7 @@
 
   /* What follows Submit is not recorded: the sandbox offers three behaviours. */
   function after(j) {
-    if (j.after_submit === 'my_appointments') { location.assign('/myappointments'); return; }
+    if (j.after_submit === 'my_appointments') { location.assign((window.SANDBOX.links || {}).myappointments || '/myappointments'); return; }
     if (j.after_submit === 'snackbar') { x.reset(); Mat.snackBar('Appointment created successfully'); return; }
     confirm(j.appointment);
   }
