@@ -436,3 +436,29 @@ async fn a_broken_selector_fails_with_a_failure_bundle() {
     }
     t.shutdown_clean().await;
 }
+
+/// The real grid takes seconds a page and sometimes shows no loading indicator at all: the
+/// driver must not take a quiet second for the end of the data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_pages_without_a_spinner_still_load_every_row() {
+    let (mut t, id, data) = with_session(&[("sandbox.containers_per_account", "60")]).await;
+    t.sandbox_post(
+        "/__sandbox/config",
+        json!({"render_delay_ms": 1500, "grid_spinner": "none"}),
+    )
+    .await;
+    let (status, body) = t
+        .post(
+            "/get_containers",
+            json!({"session_id": id, "format": "json"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["containers"].as_array().unwrap().len(),
+        data["containers"].as_array().unwrap().len(),
+        "stopped early at {} rows",
+        body["containers"].as_array().unwrap().len()
+    );
+    t.shutdown_clean().await;
+}

@@ -81,8 +81,9 @@ pub fn page(state: &State, username: &str) -> Resp {
         "page_size": state.settings.page_size,
         "generation": generation,
         // Legacy pages show a spinner while a page loads, or now and then at realistic pace
-        // nothing at all; mdc pages a progress bar.
-        "spinner": if generation == "mdc" { "bar" } else if state.pace_roll() < 30 { "none" } else { "spinner" },
+        // (or always, with the grid_spinner control at none) nothing at all; mdc pages a
+        // progress bar.
+        "spinner": if generation == "mdc" { "bar" } else if state.grid_spinner_now() { "spinner" } else { "none" },
     });
     let cls = Classes::of(&config);
     let (table, header_row, header_cell) = if cls.legacy {

@@ -20,6 +20,7 @@ struct ConfigChange {
     submit_delay_ms: Option<u64>,
     full_terminals: Option<Vec<String>>,
     identity_prompt: Option<String>,
+    grid_spinner: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,7 +92,17 @@ pub fn handle(state: &State, req: &Req, name: &str) -> Resp {
                     "identity_prompt must be always, never or sometimes",
                 )
             }
+            Ok(c)
+                if c.grid_spinner
+                    .as_deref()
+                    .is_some_and(|m| !["auto", "none"].contains(&m)) =>
+            {
+                error(StatusCode::BAD_REQUEST, "grid_spinner must be auto or none")
+            }
             Ok(c) => {
+                if let Some(m) = c.grid_spinner {
+                    state.set_grid_spinner(m);
+                }
                 if let Some(m) = c.identity_prompt {
                     state.set_identity_prompt(m);
                 }

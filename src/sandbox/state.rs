@@ -77,6 +77,9 @@ pub struct State {
     /// Whether the identity hop stops on a "Continue" page: `always`, `never` or `sometimes`
     /// (now and then at realistic pace, never at instant pace).
     identity_prompt: Mutex<String>,
+    /// Whether the legacy grid shows its spinner while a page loads: `auto` (always at
+    /// instant pace, now and then not at realistic pace) or `none` (never).
+    grid_spinner: Mutex<String>,
     /// The jitter source of `pace = "realistic"`: seeded, so runs are reproducible.
     pace_rng: Mutex<SplitMix64>,
 }
@@ -127,6 +130,7 @@ impl State {
             submit_delay_ms: AtomicU64::new(0),
             full_terminals: Mutex::new(Vec::new()),
             identity_prompt: Mutex::new("sometimes".into()),
+            grid_spinner: Mutex::new("auto".into()),
             pace_rng: Mutex::new(SplitMix64::new(settings.seed ^ 0x7061_6365)),
         }
     }
@@ -181,6 +185,15 @@ impl State {
 
     pub fn set_identity_prompt(&self, mode: String) {
         *lock(&self.identity_prompt) = mode;
+    }
+
+    /// Does this grid page show a spinner while its pages load?
+    pub fn grid_spinner_now(&self) -> bool {
+        *lock(&self.grid_spinner) != "none" && self.pace_roll() >= 30
+    }
+
+    pub fn set_grid_spinner(&self, mode: String) {
+        *lock(&self.grid_spinner) = mode;
     }
 
     pub fn after_submit(&self) -> String {
@@ -247,6 +260,7 @@ impl State {
             "submit_delay_ms": self.submit_delay_ms.load(Ordering::Relaxed),
             "full_terminals": *lock(&self.full_terminals),
             "identity_prompt": *lock(&self.identity_prompt),
+            "grid_spinner": *lock(&self.grid_spinner),
         })
     }
 
