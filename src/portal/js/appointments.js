@@ -17,23 +17,13 @@ case 'opened': {
 }
 case 'load_all': {
   const deadline = Date.now() + A.remaining_ms;
-  /* As for the grid: the list's first load is the first estimate of a page's load. */
-  let idle = 0, slowest = Math.min(performance.now(), A.settle_max_ms) / 3;
-  while (Date.now() < deadline) {
-    const before = rowsNow().length; const t0 = Date.now();
+  const scrollDown = () => {
+    const rows = rowsNow();
     window.scrollTo(0, document.body.scrollHeight);
-    const last = rowsNow()[before - 1]; if (last) last.scrollIntoView({block: 'end'});
+    if (rows.length) rows[rows.length - 1].scrollIntoView({block: 'end'});
     window.dispatchEvent(new Event('scroll'));
-    const windowMs = Math.min(A.settle_max_ms, Math.max(A.settle_ms, 3 * slowest));
-    let grew = false;
-    while (Date.now() < deadline) {
-      if (rowsNow().length > before) { grew = true; break; }
-      if (!busy(document) && Date.now() - t0 >= windowMs) break;
-      await sleep(30);
-    }
-    if (grew) { slowest = Math.max(slowest, Date.now() - t0); idle = 0; while (busy(document) && Date.now() < deadline) await sleep(30); }
-    else if (++idle >= A.idle_rounds) break;
-  }
+  };
+  await loadMore(() => rowsNow().length, scrollDown, () => false, deadline);
   window.scrollTo(0, 0);
   return rowsNow().length;
 }

@@ -61,6 +61,32 @@ const checkboxTarget = c => {
   return vis(t) ? t : c;
 };
 const sleep = ms => new Promise(r => setTimeout(r, ms));
+/* Scroll for more rows until `done()` or the rows stopped growing for A.idle_rounds rounds.
+ * The real lists have no end-of-data marker and take 1-5 s a page, sometimes with no loading
+ * indicator: a round only counts as idle when nothing is loading and no row came within a
+ * window of three times the slowest page load seen (A.settle_ms..A.settle_max_ms). The first
+ * estimate is a third of what the page took to show its first rows (performance.now() counts
+ * from navigation), so the first window lasts about that long. */
+const loadMore = async (count, scrollDown, done, deadline) => {
+  let cycles = 0, idle = 0, slowest = Math.min(performance.now(), A.settle_max_ms) / 3;
+  while (!done()) {
+    if (Date.now() > deadline) return {cycles, timedOut: true};
+    const before = count(); const t0 = Date.now();
+    scrollDown(); cycles++;
+    const windowMs = Math.min(A.settle_max_ms, Math.max(A.settle_ms, 3 * slowest));
+    let grew = false;
+    while (Date.now() < deadline) {
+      if (count() > before) { grew = true; break; }
+      if (!busy() && Date.now() - t0 >= windowMs) break;
+      await sleep(30);
+    }
+    if (grew) {
+      slowest = Math.max(slowest, Date.now() - t0); idle = 0;
+      while (busy() && Date.now() < deadline) await sleep(30);
+    } else if (++idle >= A.idle_rounds) break;
+  }
+  return {cycles, timedOut: false};
+};
 /* The page's state as the profile's texts describe it, or null. */
 const marker = () => {
   const t = ((document.body && document.body.innerText) || '').toLowerCase() + ' ' + document.title.toLowerCase();
