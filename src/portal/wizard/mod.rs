@@ -241,6 +241,30 @@ impl Wizard {
         }
     }
 
+    /// What the dropdown (`target`: `{"label": ..}` or `{"slot": true}`) shows now, if it exists.
+    pub(super) fn current_value(
+        &self,
+        page: &Page,
+        target: &Value,
+    ) -> Result<Option<String>, DriverError> {
+        #[derive(Deserialize)]
+        struct Current {
+            value: Option<String>,
+        }
+        let current: Current = self.run(page, "value", target.clone())?;
+        Ok(current.value)
+    }
+
+    /// Run an operation that reports whether it found its input (`fill`, `autocomplete_open`).
+    pub(super) fn found(&self, page: &Page, op: &str, args: Value) -> Result<bool, DriverError> {
+        #[derive(Deserialize)]
+        struct Found {
+            found: bool,
+        }
+        let f: Found = self.run(page, op, args)?;
+        Ok(f.found)
+    }
+
     /// Wait until no loading layer covers the page and no dropdown is open.
     pub(super) fn idle(&self, page: &Page) -> Result<(), DriverError> {
         self.wait::<bool>(page, "the page to finish loading", "idle", json!({}))
@@ -323,12 +347,7 @@ impl Wizard {
             .wizard
             .get(&alias_key(alias_prefix, requested))
             .cloned();
-        #[derive(Deserialize)]
-        struct Current {
-            value: Option<String>,
-        }
-        let current: Current = self.run(page, "value", target.clone())?;
-        if let Some(v) = current.value.filter(|v| !v.is_empty())
+        if let Some(v) = self.current_value(page, &target)?.filter(|v| !v.is_empty())
             && match_option(what, requested, std::slice::from_ref(&v), alias.as_deref()).is_ok()
         {
             return Ok(v);

@@ -103,16 +103,8 @@ impl Wizard {
         }
         if items.quantity {
             page.step("wizard step 1: quantity");
-            #[derive(Deserialize)]
-            struct Filled {
-                found: bool,
-            }
-            let f: Filled = self.run(
-                page,
-                "fill",
-                json!({"label": self.quantity, "value": quantity}),
-            )?;
-            if !f.found {
+            let args = json!({"label": self.quantity, "value": quantity});
+            if !self.found(page, "fill", args)? {
                 return Err(DriverError::unexpected(
                     page.step_name(),
                     format!("a '{}' input", self.quantity),
@@ -176,14 +168,9 @@ impl Wizard {
         wanted: Option<&str>,
         what: &str,
     ) -> Result<String, DriverError> {
-        #[derive(Deserialize)]
-        struct Found {
-            found: bool,
-        }
         let mut open = target.clone();
         open["typed"] = json!("");
-        let f: Found = self.run(page, "autocomplete_open", open)?;
-        if !f.found {
+        if !self.found(page, "autocomplete_open", open)? {
             return Err(DriverError::unexpected(
                 page.step_name(),
                 format!("the {what} input"),

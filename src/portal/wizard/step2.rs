@@ -3,7 +3,6 @@
 use super::{MAX_POPUPS, Outcome, Wizard};
 use crate::portal::appointments::{Visit, norm};
 use crate::portal::{DriverError, Page};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 impl Wizard {
@@ -147,12 +146,8 @@ impl Wizard {
             let selector = page
                 .selector("wizard_seal_input")?
                 .replace("{n}", &(n + 1).to_string());
-            #[derive(Deserialize)]
-            struct Filled {
-                found: bool,
-            }
-            let f: Filled = self.run(page, "fill", json!({"input": selector, "value": seal}))?;
-            if !f.found {
+            let args = json!({"input": selector, "value": seal});
+            if !self.found(page, "fill", args)? {
                 return Err(DriverError::unexpected(
                     page.step_name(),
                     format!("the seal input {selector}"),

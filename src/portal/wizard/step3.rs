@@ -3,7 +3,6 @@
 use super::Wizard;
 use crate::portal::appointments::{list_or_none, norm};
 use crate::portal::{DriverError, Page};
-use serde::Deserialize;
 use serde_json::json;
 
 impl Wizard {
@@ -32,13 +31,8 @@ impl Wizard {
         offered: &[String],
     ) -> Result<(), DriverError> {
         let target = json!({"slot": true});
-        #[derive(Deserialize)]
-        struct Current {
-            value: Option<String>,
-        }
-        let current: Current = self.run(page, "value", target.clone())?;
-        if current
-            .value
+        if self
+            .current_value(page, &target)?
             .is_some_and(|v| norm(&v).eq_ignore_ascii_case(&norm(slot)))
         {
             return Ok(());
