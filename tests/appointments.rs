@@ -9,22 +9,6 @@ use support::*;
 const TERMINAL: &str = "Total Terminals Intl LLC";
 const MOVE: &str = "PICK FULL";
 
-async fn free_slots(t: &TestApp, terminal: &str, move_type: &str) -> Vec<Value> {
-    let r = t
-        .http
-        .get(format!("{}/__sandbox/slots", t.portal))
-        .query(&[
-            ("username", USER),
-            ("terminal", terminal),
-            ("move_type", move_type),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let body: Value = r.json().await.unwrap();
-    body["slots"].as_array().unwrap().clone()
-}
-
 fn import_request(id: &str, data: &Value) -> Value {
     let container = data["containers"]
         .as_array()
@@ -53,7 +37,7 @@ async fn check_returns_the_portals_free_slots_and_resumes() {
     let request = import_request(&id, &data);
     let (status, body) = t.post("/check_appointments", request.clone()).await;
     assert_eq!(status, 200, "{body}");
-    let expected = free_slots(&t, TERMINAL, MOVE).await;
+    let expected = t.free_slots(TERMINAL, MOVE).await;
     assert!(!expected.is_empty());
     assert_eq!(body["available_times"], Value::Array(expected.clone()));
     assert_eq!(body["count"], expected.len());
@@ -98,7 +82,7 @@ async fn check_returns_the_portals_free_slots_and_resumes() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["available_times"],
-        Value::Array(free_slots(&t, TERMINAL, "DROP FULL").await)
+        Value::Array(t.free_slots(TERMINAL, "DROP FULL").await)
     );
 
     // Portal-side errors keep their meaning.
@@ -167,7 +151,7 @@ async fn make_appointment_books_once_per_idempotency_key() {
     let mut t = start(&[]).await;
     let id = t.demo_session().await;
     let data = t.dataset(USER).await;
-    let slots = free_slots(&t, TERMINAL, MOVE).await;
+    let slots = t.free_slots(TERMINAL, MOVE).await;
     let slot = slots[1].as_str().unwrap().to_string();
     let mut request = import_request(&id, &data);
     request["appointment_time"] = json!(slot);
@@ -184,7 +168,7 @@ async fn make_appointment_books_once_per_idempotency_key() {
         "{first}"
     );
     assert_eq!(t.sandbox_stats().await["appointments_booked"], 1);
-    let after = free_slots(&t, TERMINAL, MOVE).await;
+    let after = t.free_slots(TERMINAL, MOVE).await;
     assert!(!after.contains(&json!(slot)), "the booked slot is gone");
     assert_eq!(after.len(), slots.len() - 1);
 
@@ -270,7 +254,7 @@ async fn every_move_form_returns_the_portals_slots() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let expected = free_slots(&t, TERMINAL, "DROP FULL").await;
+    let expected = t.free_slots(TERMINAL, "DROP FULL").await;
     assert!(!expected.is_empty());
     assert_eq!(body["available_times"], Value::Array(expected));
 
@@ -283,7 +267,7 @@ async fn every_move_form_returns_the_portals_slots() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let expected = free_slots(&t, "TraPac LLC - Los Angeles", "DROP EMPTY").await;
+    let expected = t.free_slots("TraPac LLC - Los Angeles", "DROP EMPTY").await;
     assert!(!expected.is_empty());
     assert_eq!(body["available_times"], Value::Array(expected));
 
@@ -340,7 +324,7 @@ async fn each_after_submit_behaviour_books_exactly_once() {
             json!({"after_submit": behaviour, "submit_delay_ms": delay}),
         )
         .await;
-        let free = free_slots(&t, TERMINAL, MOVE).await;
+        let free = t.free_slots(TERMINAL, MOVE).await;
         let slot = free.last().unwrap().clone();
         let before = bookings(&t).await;
         let mut request = import_request(&id, &data);
@@ -361,7 +345,7 @@ async fn each_after_submit_behaviour_books_exactly_once() {
             before + 1,
             "{behaviour}/{delay}: exactly one booking"
         );
-        let after = free_slots(&t, TERMINAL, MOVE).await;
+        let after = t.free_slots(TERMINAL, MOVE).await;
         assert!(!after.contains(&slot), "{slot} is still free");
     }
     t.shutdown_clean().await;

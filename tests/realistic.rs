@@ -10,26 +10,6 @@ use support::*;
 
 const TERMINAL: &str = "Total Terminals Intl LLC";
 
-async fn free_slots(t: &TestApp, terminal: &str, move_type: &str) -> Vec<Value> {
-    let url = format!("{}/__sandbox/slots", t.portal);
-    let query = [
-        ("username", USER),
-        ("terminal", terminal),
-        ("move_type", move_type),
-    ];
-    let body: Value = t
-        .http
-        .get(url)
-        .query(&query)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["slots"].as_array().unwrap().clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_operation_at_realistic_pace() {
     let mut t = start(&[
@@ -106,7 +86,7 @@ async fn every_operation_at_realistic_pace() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["available_times"],
-        Value::Array(free_slots(&t, TERMINAL, "PICK FULL").await)
+        Value::Array(t.free_slots(TERMINAL, "PICK FULL").await)
     );
 
     for behaviour in ["confirmation", "snackbar", "my_appointments"] {
@@ -116,7 +96,7 @@ async fn every_operation_at_realistic_pace() {
             .as_array()
             .unwrap()
             .len();
-        let slot = free_slots(&t, TERMINAL, "PICK FULL").await[0].clone();
+        let slot = t.free_slots(TERMINAL, "PICK FULL").await[0].clone();
         let mut booking = request.clone();
         booking["appointment_time"] = slot;
         let (status, body) = t.post("/make_appointment", booking).await;

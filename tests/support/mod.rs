@@ -118,6 +118,27 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The sandbox's free slot texts for the demo account (ground truth for the wizard).
+    pub async fn free_slots(&self, terminal: &str, move_type: &str) -> Vec<Value> {
+        let query = [
+            ("username", USER),
+            ("terminal", terminal),
+            ("move_type", move_type),
+        ];
+        let url = format!("{}/__sandbox/slots", self.portal);
+        let body: Value = self
+            .http
+            .get(url)
+            .query(&query)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["slots"].as_array().unwrap().clone()
+    }
+
     pub async fn sandbox_post(&self, path: &str, body: Value) {
         let r = self
             .http
