@@ -10,6 +10,7 @@ mod files;
 mod health;
 mod openapi;
 mod operation;
+mod requests;
 mod sessions;
 
 pub use body::Body;

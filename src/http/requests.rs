@@ -1,0 +1,481 @@
+//! Request bodies, one type per endpoint: what each endpoint reads, under the names the
+//! original API's clients send (aliases included), parsed as leniently as the original
+//! did (see [`lenient`]). Unknown fields are ignored: the original's clients send extras.
+//!
+//! These types are pure data: checking values against the portal's rules (container number
+//! shapes, ranges, which wizard fields a move needs) is the handlers' work. They also feed
+//! `/openapi.json` (their doc comments become the field descriptions).
+
+// Until every handler reads its body through these types (issue 10, item 2).
+#![allow(dead_code)]
+
+mod lenient;
+#[cfg(test)]
+mod tests;
+
+use super::Body;
+use crate::error::ApiError;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+
+/// Deserialize an endpoint's request from the already parsed (size- and depth-limited) body.
+///
+/// A field of the wrong shape answers 400 naming it: `field 'target_count' must be a whole
+/// number` with `invalid_fields: ["target_count"]` (the name as the client sent it, alias
+/// or not). The message never carries the value, so a secret cannot leak through it.
+pub fn parse<T: serde::de::DeserializeOwned>(body: &Body) -> Result<T, ApiError> {
+    let value = Value::Object(body.0.clone());
+    match serde_path_to_error::deserialize::<_, T>(&value) {
+        Ok(parsed) => Ok(parsed),
+        Err(e) => {
+            // The path is lost inside `#[serde(flatten)]` (serde buffers the fields and
+            // deserializes them again without the tracker), so fall back to trying each
+            // field alone: every field is optional, so only a bad one fails by itself.
+            let name = top_field(e.path())
+                .or_else(|| bad_field::<T>(&body.0))
+                .unwrap_or_default();
+            let message = e.into_inner().to_string();
+            if let Some(field) = duplicate(&message) {
+                return Err(ApiError::bad_request(format!(
+                    "field '{field}' is sent twice (under its own name and an alias)"
+                ))
+                .with("invalid_fields", json!([field])));
+            }
+            Err(invalid(&name, &message))
+        }
+    }
+}
+
+/// The body's first-level key a path starts with, if it names one.
+fn top_field(path: &serde_path_to_error::Path) -> Option<String> {
+    match path.iter().next()? {
+        serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+        _ => None,
+    }
+}
+
+fn bad_field<T: serde::de::DeserializeOwned>(body: &Map<String, Value>) -> Option<String> {
+    body.iter()
+        .find(|(k, v)| {
+            let one = Value::Object(Map::from_iter([((*k).clone(), (*v).clone())]));
+            T::deserialize(&one).is_err()
+        })
+        .map(|(k, _)| k.clone())
+}
+
+/// The field serde names in "duplicate field `container_id`": sent under its name and an alias.
+fn duplicate(message: &str) -> Option<&str> {
+    message.strip_prefix("duplicate field `")?.strip_suffix('`')
+}
+
+/// 400 for one bad field. Only the lenient parsers' own phrases ("must be ...") are passed
+/// on: serde's generic messages quote the value.
+fn invalid(name: &str, message: &str) -> ApiError {
+    let why = if message.starts_with("must ") && !is_secret(name) {
+        message
+    } else if is_secret(name) {
+        "must be a string"
+    } else {
+        "has the wrong type"
+    };
+    if name.is_empty() {
+        return ApiError::bad_request(format!("a field {why}"));
+    }
+    ApiError::bad_request(format!("field '{name}' {why}")).with("invalid_fields", json!([name]))
+}
+
+fn is_secret(name: &str) -> bool {
+    matches!(name, "password" | "captcha_api_key")
+}
+
+/// E-Modal credentials. With them a business endpoint gets or creates the persistent
+/// session for this account, exactly as `/get_session` does.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct Credentials {
+    /// E-Modal user name. Numbers are accepted as their text.
+    #[serde(default, deserialize_with = "lenient::string")]
+    #[schema(value_type = Option<String>, example = "demo")]
+    pub username: Option<String>,
+    /// E-Modal password. Never logged, never echoed.
+    #[serde(default, deserialize_with = "lenient::secret")]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<Secret>,
+    /// 2captcha API key used for the login's captcha. Never logged, never echoed.
+    #[serde(default, deserialize_with = "lenient::secret")]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub captcha_api_key: Option<Secret>,
+}
+
+/// Which session a business request uses: `session_id`, or the credentials.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct SessionRef {
+    /// A session id from `/get_session`. An unknown or expired id answers 400 with
+    /// `error_code: "session_not_found"` (log in again), unless credentials are sent too.
+    #[serde(default, deserialize_with = "lenient::string")]
+    #[schema(value_type = Option<String>)]
+    pub session_id: Option<String>,
+    #[serde(flatten)]
+    pub credentials: Credentials,
+    /// Take a labelled screenshot of each step and answer their URLs in `screenshots`.
+    /// Also accepts "true"/"false"/"yes"/"no".
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    #[schema(value_type = Option<bool>)]
+    pub debug: Option<bool>,
+    /// Label written on debug screenshots instead of the user name. Alias: `screens_label`.
+    #[serde(default, alias = "screens_label", deserialize_with = "lenient::string")]
+    #[schema(value_type = Option<String>)]
+    pub screenshot_label: Option<String>,
+}
+
+/// `POST /get_session`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct GetSessionRequest {
+    /// E-Modal user name. Numbers are accepted as their text.
+    #[serde(default, deserialize_with = "lenient::string")]
+    #[schema(value_type = String, required = true, example = "demo")]
+    pub username: Option<String>,
+    /// E-Modal password. Never logged, never echoed.
+    #[serde(default, deserialize_with = "lenient::secret")]
+    #[schema(value_type = String, required = true, format = Password)]
+    pub password: Option<Secret>,
+    /// 2captcha API key for the login's captcha. Never logged, never echoed.
+    #[serde(default, deserialize_with = "lenient::secret")]
+    #[schema(value_type = String, required = true, format = Password)]
+    pub captcha_api_key: Option<Secret>,
+    /// Keep the session until it is closed (default true); false: it expires after
+    /// `sessions.session_timeout` unused. Alias: `keep_browser_alive`. Also accepts
+    /// "true"/"false"/"yes"/"no".
+    #[serde(
+        default,
+        alias = "keep_browser_alive",
+        deserialize_with = "lenient::boolean"
+    )]
+    #[schema(value_type = Option<bool>)]
+    pub keep_alive: Option<bool>,
+}
+
+/// `POST /get_containers`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct GetContainersRequest {
+    #[serde(flatten)]
+    pub session: SessionRef,
+    /// `json` answers the rows; `xlsx` (default) the spreadsheet, or its URL with `return_url`.
+    #[serde(default, deserialize_with = "lenient::string")]
+    #[schema(value_type = Option<String>, example = "json")]
+    pub format: Option<String>,
+    /// Save the spreadsheet and answer its `file_url` instead of the file.
+    /// Also accepts "true"/"false"/"yes"/"no".
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    #[schema(value_type = Option<bool>)]
+    pub return_url: Option<bool>,
+    /// Scroll until this container's row is loaded (wins over `target_count`).
+    #[serde(default, deserialize_with = "lenient::string")]
+    #[schema(value_type = Option<String>, example = "MSDU5772413")]
+    pub target_container_id: Option<String>,
+    /// Scroll until at least this many rows are loaded (wins over `infinite_scrolling`).
+    /// A numeric string is accepted too.
+    #[serde(default, deserialize_with = "lenient::whole")]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 100000, example = 50)]
+    pub target_count: Option<u64>,
+    /// Scroll to the end of the grid (default true); false reads the first page only.
+    /// Also accepts "true"/"false"/"yes"/"no".
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    #[schema(value_type = Option<bool>)]
+    pub infinite_scrolling: Option<bool>,
+}
+
+/// `POST /get_container_timeline` and `POST /get_booking_number`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ContainerRequest {
+    #[serde(flatten)]
+    pub session: SessionRef,
+    /// The container number. Alias: `container`.
+    #[serde(default, alias = "container", deserialize_with = "lenient::string")]
+    #[schema(value_type = String, required = true, example = "MSDU5772413")]
+    pub container_id: Option<String>,
+}
+
+/// `POST /get_info_bulk`: at least one of the two lists.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct InfoBulkRequest {
+    #[serde(flatten)]
+    pub session: SessionRef,
+    /// Import containers: each answers its timeline and pregate status. A list, or one
+    /// comma-separated string.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    #[schema(schema_with = string_or_list)]
+    pub import_containers: Option<Vec<String>>,
+    /// Export containers: each answers its booking number. A list, or one comma-separated
+    /// string.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    #[schema(schema_with = string_or_list)]
+    pub export_containers: Option<Vec<String>>,
+}
+
+/// The appointment wizard's fields. Drafts (`appointment_session_id`) keep exactly these,
+/// so it never holds credentials.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WizardFields {
+    /// `import` (default) or `export`: which item the move is expected to ask for.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "import")]
+    pub container_type: Option<String>,
+    /// Trucking company, as the portal's option text.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "K & R TRANSPORTATION LLC")]
+    pub trucking_company: Option<String>,
+    /// Terminal, as the portal's option text or a part of it.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "TTI")]
+    pub terminal: Option<String>,
+    /// Move type, as the portal's option text.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "PICK FULL")]
+    pub move_type: Option<String>,
+    /// Container number(s) the move asks for: one string, a comma-separated string, or a
+    /// list. Alias: `container`.
+    #[serde(
+        default,
+        alias = "container",
+        deserialize_with = "lenient::string_list",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(schema_with = string_or_list)]
+    pub container_id: Option<Vec<String>>,
+    /// Booking number, for moves that ask for one (exports).
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "RICFEM857500")]
+    pub booking_number: Option<String>,
+    /// Shipping line, for empty moves that ask for Line and Equip Size.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub line: Option<String>,
+    /// Equipment size, for empty moves that ask for Line and Equip Size.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub equip_size: Option<String>,
+    /// How many units (booking and empty moves; default 1). A numeric string is accepted too.
+    #[serde(
+        default,
+        deserialize_with = "lenient::whole",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 99)]
+    pub quantity: Option<u64>,
+    /// Truck plate; absent or `ABC123` picks the first plate the portal offers. Numbers are
+    /// accepted as their text.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "9E43369")]
+    pub truck_plate: Option<String>,
+    /// Own chassis: true/false, "yes"/"no", or "ignore" (leave the terminal's default).
+    /// Absent leaves the portal's default.
+    #[serde(
+        default,
+        deserialize_with = "lenient::text_or_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "no")]
+    pub own_chassis: Option<String>,
+    /// PIN code. Numbers are accepted as their text.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub pin_code: Option<String>,
+    /// Unit (container) number, for export moves.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub unit_number: Option<String>,
+    /// Seal number(s), for export moves: one string, a comma-separated string, or a list.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string_list",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(schema_with = string_or_list)]
+    pub seal_value: Option<Vec<String>>,
+    /// E-mail for the visit's notifications, where the portal asks for one.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub vm_email: Option<String>,
+    /// Container number typed on empty moves that ask for one besides Line and Equip Size.
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub container_number: Option<String>,
+    /// The slot to book, as `/check_appointments` listed it (`make_appointment` only).
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "Saturday 10/11/2025 07:00 - 12:00")]
+    pub appointment_time: Option<String>,
+}
+
+impl WizardFields {
+    /// Lay `newer` over these fields: each field `newer` has wins.
+    pub fn overlay(&mut self, newer: WizardFields) {
+        macro_rules! take {
+            ($($field:ident),* $(,)?) => {
+                $(if newer.$field.is_some() { self.$field = newer.$field; })*
+            };
+        }
+        // Destructured first so a field added to the struct cannot be forgotten here.
+        let WizardFields {
+            container_type: _,
+            trucking_company: _,
+            terminal: _,
+            move_type: _,
+            container_id: _,
+            booking_number: _,
+            line: _,
+            equip_size: _,
+            quantity: _,
+            truck_plate: _,
+            own_chassis: _,
+            pin_code: _,
+            unit_number: _,
+            seal_value: _,
+            vm_email: _,
+            container_number: _,
+            appointment_time: _,
+        } = &newer;
+        take!(
+            container_type,
+            trucking_company,
+            terminal,
+            move_type,
+            container_id,
+            booking_number,
+            line,
+            equip_size,
+            quantity,
+            truck_plate,
+            own_chassis,
+            pin_code,
+            unit_number,
+            seal_value,
+            vm_email,
+            container_number,
+            appointment_time,
+        );
+    }
+}
+
+/// `POST /check_appointments`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct CheckAppointmentsRequest {
+    #[serde(flatten)]
+    pub session: SessionRef,
+    #[serde(flatten)]
+    pub wizard: WizardFields,
+    /// Continue a draft: the fields sent earlier under this id, overlaid by this request's.
+    #[serde(default, deserialize_with = "lenient::string")]
+    #[schema(value_type = Option<String>)]
+    pub appointment_session_id: Option<String>,
+}
+
+/// `POST /make_appointment`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct MakeAppointmentRequest {
+    #[serde(flatten)]
+    pub session: SessionRef,
+    #[serde(flatten)]
+    pub wizard: WizardFields,
+    /// Continue a draft: the fields sent earlier under this id, overlaid by this request's.
+    #[serde(default, deserialize_with = "lenient::string")]
+    #[schema(value_type = Option<String>)]
+    pub appointment_session_id: Option<String>,
+    /// Any string up to 200 characters: a repeat with the same key answers the first
+    /// booking's result instead of booking again.
+    #[serde(default, deserialize_with = "lenient::string")]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `POST /get_appointments`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct GetAppointmentsRequest {
+    #[serde(flatten)]
+    pub session: SessionRef,
+    /// Also save the list as a spreadsheet and answer its `file_url`.
+    /// Also accepts "true"/"false"/"yes"/"no".
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    #[schema(value_type = Option<bool>)]
+    pub return_url: Option<bool>,
+    /// Stop loading once at least this many appointments are loaded. A numeric string is
+    /// accepted too.
+    #[serde(default, deserialize_with = "lenient::whole")]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 100000)]
+    pub target_count: Option<u64>,
+    /// Stop loading once a row mentioning this id (appointment or container number) is loaded.
+    #[serde(default, deserialize_with = "lenient::string")]
+    #[schema(value_type = Option<String>)]
+    pub target_appointment_id: Option<String>,
+    /// Load every appointment (default true); false reads the first page only.
+    /// Also accepts "true"/"false"/"yes"/"no".
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    #[schema(value_type = Option<bool>)]
+    pub infinite_scrolling: Option<bool>,
+}
+
+/// Schema of a field that takes one string (comma-separated items) or a list of strings.
+fn string_or_list() -> impl Into<RefOr<Schema>> {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "one string (items separated by commas) or a list of strings",
+        ))
+}
