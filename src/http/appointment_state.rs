@@ -3,114 +3,154 @@
 //! `make_appointment` never books twice.
 //!
 //! Both live only in memory and only here: they never touch a browser, so their expiry can
-//! never close a browser session.
+//! never close a browser session. Both are made by client requests, so both are capped per
+//! scope (token) and overall, and pruned as they expire.
 
+mod bookings;
+mod drafts;
+
+pub use bookings::{BookError, Booking, Failure};
+pub use drafts::DraftRefused;
+
+use bookings::Bookings;
+use drafts::Drafts;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
 
-/// How long a `make_appointment` result answers repeats of its idempotency key.
-const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 3600);
-
-/// `make_appointment` results by (scope, idempotency key), with when they were first asked.
-type Results = HashMap<(String, String), (Instant, Arc<OnceCell<Value>>)>;
-
-pub struct AppointmentState {
-    drafts: Mutex<HashMap<String, Draft>>,
-    draft_ttl: Duration,
-    done: Mutex<Results>,
+/// Caps on what clients can make the service keep. Counts below 1 are taken as 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub max_drafts_per_scope: usize,
+    pub max_drafts_total: usize,
+    /// The JSON size of one draft's kept fields.
+    pub max_draft_bytes: usize,
+    /// The JSON size of all of one scope's drafts.
+    pub max_bytes_per_scope: usize,
+    pub max_idempotency_per_scope: usize,
+    pub max_idempotency_total: usize,
+    /// How long a `make_appointment` result answers repeats of its idempotency key.
+    pub idempotency_retention: Duration,
 }
 
-#[derive(Clone)]
-struct Draft {
-    scope: String,
-    fields: Map<String, Value>,
-    expires: Instant,
+impl Default for Limits {
+    /// Far above what a dispatch system keeps open (a draft lives minutes; its fields are a
+    /// few hundred bytes), and at most about 80 MB of drafts however many tokens send.
+    fn default() -> Limits {
+        Limits {
+            max_drafts_per_scope: 500,
+            max_drafts_total: 5_000,
+            max_draft_bytes: 16 * 1024,
+            max_bytes_per_scope: 2 * 1024 * 1024,
+            max_idempotency_per_scope: 10_000,
+            max_idempotency_total: 50_000,
+            idempotency_retention: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// What is held now (after pruning what expired).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub drafts: usize,
+    pub draft_bytes: usize,
+    pub idempotency_records: usize,
+}
+
+pub struct AppointmentState {
+    drafts: Mutex<Drafts>,
+    bookings: Arc<Mutex<Bookings>>,
+    limits: Limits,
 }
 
 impl AppointmentState {
     pub fn new(draft_ttl: Duration) -> AppointmentState {
+        AppointmentState::with_limits(draft_ttl, Limits::default())
+    }
+
+    pub fn with_limits(draft_ttl: Duration, limits: Limits) -> AppointmentState {
+        let limits = Limits {
+            max_drafts_per_scope: limits.max_drafts_per_scope.max(1),
+            max_drafts_total: limits.max_drafts_total.max(1),
+            max_idempotency_per_scope: limits.max_idempotency_per_scope.max(1),
+            max_idempotency_total: limits.max_idempotency_total.max(1),
+            ..limits
+        };
         AppointmentState {
-            drafts: Mutex::default(),
-            draft_ttl,
-            done: Mutex::default(),
+            drafts: Mutex::new(Drafts::new(draft_ttl)),
+            bookings: Arc::default(),
+            limits,
         }
     }
 
     /// The fields collected so far under `id`, if it exists for this scope and has not expired.
     pub fn draft(&self, scope: &str, id: &str) -> Option<Map<String, Value>> {
-        let mut drafts = lock(&self.drafts);
-        let now = Instant::now();
-        drafts.retain(|_, d| d.expires > now);
-        drafts
-            .get(id)
-            .filter(|d| d.scope == scope)
-            .map(|d| d.fields.clone())
+        lock(&self.drafts).get(scope, id, Instant::now())
     }
 
-    /// Store `fields` under `id` (a new id when None) for another `draft_ttl`.
+    /// Keep the wizard fields of `fields` (see [`drafts::WIZARD_FIELDS`]; everything else, credentials
+    /// included, is dropped) for another `draft_ttl`, under `id` when that is a live draft of
+    /// this scope, else under a new id. Returns the id to hand the client. At the scope's caps
+    /// its least recently saved drafts are dropped; a draft larger than `max_draft_bytes` is
+    /// refused.
     pub fn save_draft(
         &self,
         scope: &str,
         id: Option<String>,
         fields: Map<String, Value>,
-    ) -> String {
-        let id = id.unwrap_or_else(|| format!("appt_{:032x}", rand::random::<u128>()));
-        let draft = Draft {
-            scope: scope.to_string(),
-            fields,
-            expires: Instant::now() + self.draft_ttl,
-        };
-        lock(&self.drafts).insert(id.clone(), draft);
-        id
+    ) -> Result<String, DraftRefused> {
+        lock(&self.drafts).save(scope, id, fields, &self.limits, Instant::now())
     }
 
     pub fn remove_draft(&self, id: &str) {
         lock(&self.drafts).remove(id);
     }
 
-    /// The once-cell holding the result for `key` within `scope`. The first caller fills it;
-    /// concurrent and later callers with the same key get the same result.
-    pub fn idempotency_cell(&self, scope: &str, key: &str) -> Arc<OnceCell<Value>> {
-        let mut done = lock(&self.done);
+    /// Run `book` once per (`scope`, `key`), in a task of its own that finishes even if every
+    /// caller goes away, and answer with its outcome:
+    /// - the first caller gets it with `replay: false`;
+    /// - callers with the same key while it runs wait and get the same outcome (`replay: true`);
+    /// - later callers get a recorded success (`replay: true`) for `idempotency_retention`;
+    ///   a failure is not kept, so a later call books again;
+    /// - the same key with another `fingerprint` (of the booking fields) is
+    ///   [`BookError::KeyReuse`].
+    ///
+    /// `BookError` converts into `ApiError` (`?` works in a handler).
+    pub async fn book_once<F, E>(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: u64,
+        book: F,
+    ) -> Result<Booking, BookError>
+    where
+        F: Future<Output = Result<Value, E>> + Send + 'static,
+        E: Into<Failure> + 'static,
+    {
+        bookings::book_once(&self.bookings, &self.limits, scope, key, fingerprint, book).await
+    }
+
+    pub fn stats(&self) -> Stats {
         let now = Instant::now();
-        done.retain(|_, (at, _)| now.duration_since(*at) < IDEMPOTENCY_RETENTION);
-        done.entry((scope.to_string(), key.to_string()))
-            .or_insert_with(|| (now, Arc::new(OnceCell::new())))
-            .1
-            .clone()
+        let (drafts, draft_bytes) = {
+            let mut d = lock(&self.drafts);
+            d.prune(now);
+            (d.len(), d.bytes())
+        };
+        let idempotency_records = {
+            let mut b = lock(&self.bookings);
+            b.prune(now, self.limits.idempotency_retention);
+            b.len()
+        };
+        Stats {
+            drafts,
+            draft_bytes,
+            idempotency_records,
+        }
     }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn drafts_are_scoped_and_expire() {
-        let state = AppointmentState::new(Duration::from_millis(30));
-        let mut fields = Map::new();
-        fields.insert("terminal".into(), Value::String("TTI".into()));
-        let id = state.save_draft("a", None, fields);
-        assert!(id.starts_with("appt_"));
-        assert_eq!(state.draft("a", &id).unwrap()["terminal"], "TTI");
-        assert!(state.draft("b", &id).is_none());
-        std::thread::sleep(Duration::from_millis(40));
-        assert!(state.draft("a", &id).is_none());
-    }
-
-    #[test]
-    fn idempotency_cells_are_shared_per_key() {
-        let state = AppointmentState::new(Duration::from_secs(1));
-        let a = state.idempotency_cell("s", "k");
-        assert!(Arc::ptr_eq(&a, &state.idempotency_cell("s", "k")));
-        assert!(!Arc::ptr_eq(&a, &state.idempotency_cell("s", "other")));
-        assert!(!Arc::ptr_eq(&a, &state.idempotency_cell("t", "k")));
-    }
 }
