@@ -3,7 +3,9 @@
 
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook};
 
-/// An `.xlsx` with one sheet named `sheet_name`.
+/// An `.xlsx` with one sheet named `sheet_name`. Synchronous and CPU-bound (it compresses the
+/// workbook in memory, no files, no I/O): call it inside `tokio::task::spawn_blocking`, with the
+/// owned columns and rows moved into the closure.
 pub fn xlsx(sheet_name: &str, columns: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
