@@ -25,7 +25,8 @@ async fn ten_thousand_drafts_stay_under_their_caps() {
     let session = t.demo_session().await;
     // 15 KiB a draft (five wizard fields of 3 KiB: the body's strings are capped at 4 KiB):
     // under the one-draft cap, and 10,000 of them kept would be 150 MB, so the memory bound
-    // below fails if the caps do not hold. The password must not be kept either.
+    // below fails if the caps do not hold. The credentials, sent along as the original's clients
+    // do, must not be kept either.
     let long = |c: &str| c.repeat(3 * 1024);
     let body = json!({
         "session_id": session,
@@ -34,7 +35,9 @@ async fn ten_thousand_drafts_stay_under_their_caps() {
         "pin_code": long("P"),
         "vm_email": long("V"),
         "truck_plate": long("L"),
-        "password": "demo-password",
+        "username": USER,
+        "password": PASS,
+        "captcha_api_key": KEY,
     });
     let send = |n: usize| {
         let body = body.clone();
