@@ -58,6 +58,11 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = emodal_api::config::Settings::load(cli.config.as_deref())?;
     emodal_api::telemetry::init(&settings.log);
+    // A wrong chrome.path would otherwise show only at the first login, as a 502.
+    if !matches!(cli.command, Command::SandboxPortal { .. }) {
+        let version = settings.check_chrome()?;
+        tracing::info!(chrome = %version, path = %settings.chrome.path.display(), "browser found");
+    }
     match cli.command {
         Command::Serve => emodal_api::app::serve(settings).await,
         Command::Sandbox => emodal_api::app::serve_with_sandbox(settings).await,

@@ -1,16 +1,29 @@
 //! Settings: `settings.toml` (or another file) overlaid by `EMODAL__SECTION__KEY` variables.
 //!
 //! Every section has defaults equal to the shipped `settings.toml`, so tests and the sandbox
-//! can build a [`Settings`] from nothing but overrides.
+//! can build a [`Settings`] from nothing but overrides. What is wrong is refused at start,
+//! all at once, one line per mistake naming the source, the key and the reason:
+//! unknown keys (`sources.rs`), values out of range and selectors the driver needs
+//! (`checks.rs`), and, for commands that drive Chrome, a `chrome.path` that does not start
+//! ([`Settings::check_chrome`]).
+
+mod checks;
+mod profile;
+mod sources;
+
+pub use checks::required_selectors;
+pub use profile::{PortalProfile, PortalTexts, Strategies};
 
 use crate::secret::Secret;
 use anyhow::Context;
+use config::Source;
 use serde::Deserialize;
-use std::collections::HashMap;
+use sources::{Schema, Sources, Unknown};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
     pub log: LogSettings,
@@ -21,23 +34,34 @@ pub struct Settings {
     pub portal: PortalProfile,
     pub files: FileSettings,
     pub sandbox: SandboxSettings,
+    /// Which file, variable or override set each key, to name it in messages.
+    #[serde(skip)]
+    sources: Sources,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub api_tokens: Vec<Secret>,
     pub drain_timeout: u64,
+    /// The scheme, host and path prefix of every URL the service hands out, without a
+    /// trailing slash; empty: derived from each request's Host.
+    pub public_base_url: String,
+    /// Believe `X-Forwarded-Proto` / `X-Forwarded-Host` (behind a reverse proxy only).
+    pub trust_forwarded_headers: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     pub format: String,
     pub filter: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SessionSettings {
     pub max_sessions: usize,
     pub session_timeout: u64,
@@ -54,12 +78,14 @@ pub struct SessionSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginSettings {
     pub max_attempts: usize,
     pub window: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChromeSettings {
     pub path: PathBuf,
     pub data_dir: PathBuf,
@@ -72,6 +98,7 @@ pub struct ChromeSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CaptchaSettings {
     pub base_url: String,
     pub first_poll_delay_ms: u64,
@@ -79,62 +106,14 @@ pub struct CaptchaSettings {
     pub timeout: u64,
 }
 
-/// Where the portal lives and how its pages are recognised. The driver knows nothing else.
 #[derive(Debug, Clone, Deserialize)]
-pub struct PortalProfile {
-    pub login_url: String,
-    pub home_url: String,
-    pub containers_url: String,
-    pub keepalive_url: String,
-    pub addvisit_url: String,
-    pub myappointments_url: String,
-    pub ignore_certificate_errors: bool,
-    pub scroll_settle_ms: u64,
-    pub scroll_settle_max_ms: u64,
-    pub scroll_idle_rounds: u32,
-    pub first_rows_wait_ms: u64,
-    pub container_columns: Vec<String>,
-    /// Each element the driver looks for: one CSS selector, or an ordered list of them
-    /// (strategies: the first that matches anything wins).
-    pub selectors: HashMap<String, Strategies>,
-    pub texts: PortalTexts,
-    /// Labels and texts of the appointment wizard and the appointments list.
-    pub wizard: HashMap<String, String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct PortalTexts {
-    pub logged_out: Vec<String>,
-    pub bad_credentials: Vec<String>,
-    pub captcha_error: Vec<String>,
-    pub forbidden: Vec<String>,
-    pub no_open_transactions: String,
-    pub booking_label: String,
-    pub pregate_milestone: String,
-    /// Icons that mark a collapsed grid row (its expand control).
-    pub expand_words: Vec<String>,
-    /// Icon ligatures (mat-icon text) that appear inside cells and labels and are not data.
-    pub icon_words: Vec<String>,
-    /// Buttons of interstitial prompts the driver may press to go on (identity hop, first run).
-    pub prompt_buttons: Vec<String>,
-    /// Buttons that close an informational popup in the wizard.
-    pub close_buttons: Vec<String>,
-    /// The single option a full terminal's time dropdown shows instead of times.
-    pub no_appointments: Vec<String>,
-    /// Words of a message that says a booking was made (snack-bar after Submit).
-    pub booked_texts: Vec<String>,
-    /// Words that turn such a message into a refusal ("could not be booked").
-    pub refused_texts: Vec<String>,
-    /// Words in the URL of a page that is still on its way (My Appointments' loading route).
-    pub loading_url_marks: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FileSettings {
     pub retention: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SandboxSettings {
     pub host: String,
     pub port: u16,
@@ -161,43 +140,97 @@ pub struct SandboxSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SandboxAccount {
     pub username: String,
     pub password: Secret,
 }
 
 /// The shipped defaults, compiled in so a missing file still yields a complete config.
-const DEFAULTS: &str = include_str!("../settings.toml");
+const DEFAULTS: &str = include_str!("../../settings.toml");
+
+fn defaults() -> config::File<config::FileSourceString, config::FileFormat> {
+    config::File::from_str(DEFAULTS, config::FileFormat::Toml)
+}
+
+/// Every refusal at once, one line each: `<source>: <key>: <reason>`.
+fn refuse(lines: Vec<String>) -> anyhow::Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!("settings refused:\n  {}", lines.join("\n  "))
+}
+
+fn unknown_line(origin: &str, u: &Unknown, env: bool) -> String {
+    let hint = match (&u.suggestion, env) {
+        (Some(s), false) => format!("; did you mean {s}?"),
+        (Some(s), true) => format!("; did you mean {s} ({})?", sources::env_name(s)),
+        (None, _) => String::new(),
+    };
+    format!("{origin}: {}: unknown key{hint}", u.key)
+}
 
 impl Settings {
     /// Defaults, then `path` if it exists, then `EMODAL__*` environment variables.
+    /// Unknown keys, values out of range and selectors the driver needs but the profile
+    /// lacks are refused, each named with the file or variable that set it.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        let schema = Schema::new(defaults().collect()?);
+        let mut sources = Sources::default();
+        let mut unknown = Vec::new();
         let file = path.unwrap_or(Path::new("settings.toml"));
-        builder = builder.add_source(config::File::from(file).required(path.is_some()));
-        builder = builder.add_source(
-            config::Environment::with_prefix("EMODAL")
-                .prefix_separator("__")
-                .separator("__")
-                .list_separator(",")
-                .with_list_parse_key("server.api_tokens")
-                .try_parsing(true),
-        );
-        let settings: Settings = builder
-            .build()?
-            .try_deserialize()
-            .context("reading settings")?;
-        settings.validate()?;
-        Ok(settings)
+        let file_source = || config::File::from(file).required(path.is_some());
+        let table = file_source()
+            .collect()
+            .with_context(|| format!("reading {}", file.display()))?;
+        for u in schema.check_tree(&table) {
+            unknown.push(unknown_line(&file.display().to_string(), &u, false));
+        }
+        sources.add_file(file, &table);
+        let mut vars: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter_map(|var| sources::env_key(&var).map(|key| (var, key)))
+            .collect();
+        vars.sort();
+        for (var, key) in &vars {
+            if let Some(u) = schema.check_key(key) {
+                unknown.push(unknown_line(
+                    &format!("environment variable {var}"),
+                    &u,
+                    true,
+                ));
+            }
+            sources.add_env(var, key);
+        }
+        refuse(unknown)?;
+        let builder = config::Config::builder()
+            .add_source(defaults())
+            .add_source(file_source())
+            .add_source(
+                config::Environment::with_prefix("EMODAL")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("server.api_tokens")
+                    .try_parsing(true),
+            );
+        Settings::finish(builder, sources)
     }
 
     /// Defaults overlaid by `overrides` (`"section.key" -> value`); no file, no environment.
     /// This is how tests configure a server without `set_var`.
     pub fn from_overrides(overrides: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        let schema = Schema::new(defaults().collect()?);
+        let mut sources = Sources::default();
+        let unknown = overrides
+            .iter()
+            .filter_map(|(key, _)| schema.check_key(key))
+            .map(|u| unknown_line("override", &u, false))
+            .collect();
+        refuse(unknown)?;
+        let mut builder = config::Config::builder().add_source(defaults());
         for (key, value) in overrides {
+            sources.add_override(key);
             // Lists are written comma-separated, as in the environment.
             builder = if *key == "server.api_tokens" {
                 let items: Vec<String> = value
@@ -210,64 +243,45 @@ impl Settings {
                 builder.set_override(*key, *value)?
             };
         }
-        let settings: Settings = builder
+        Settings::finish(builder, sources)
+    }
+
+    fn finish(
+        builder: config::ConfigBuilder<config::builder::DefaultState>,
+        sources: Sources,
+    ) -> anyhow::Result<Settings> {
+        let mut settings: Settings = builder
             .build()?
             .try_deserialize()
-            .context("reading settings")?;
-        settings.validate()?;
+            .context("settings refused")?;
+        settings.sources = sources;
+        checks::normalise(&mut settings);
+        let problems = checks::validate(&settings)
+            .into_iter()
+            .map(|p| format!("{}: {}: {}", settings.origin(&p.key), p.key, p.reason))
+            .collect();
+        refuse(problems)?;
         Ok(settings)
     }
 
-    fn validate(&self) -> anyhow::Result<()> {
-        let refresh = self.sessions.session_refresh_interval;
-        anyhow::ensure!(refresh > 0, "sessions.session_refresh_interval must be > 0");
-        anyhow::ensure!(
-            self.chrome.idle_browser_timeout > refresh + self.chrome.call_timeout,
-            "chrome.idle_browser_timeout ({}) must exceed sessions.session_refresh_interval ({}) \
-             plus chrome.call_timeout ({}), or quiet sessions lose their browser connection",
-            self.chrome.idle_browser_timeout,
-            refresh,
-            self.chrome.call_timeout
-        );
-        anyhow::ensure!(
-            self.sessions.max_sessions > 0,
-            "sessions.max_sessions must be > 0"
-        );
-        anyhow::ensure!(
-            (0..=19).contains(&self.chrome.nice),
-            "chrome.nice must be between 0 and 19"
-        );
-        let sb = &self.sandbox;
-        for (key, value, allowed) in [
-            ("generation", &sb.generation, &["legacy", "mdc"][..]),
-            ("pace", &sb.pace, &["instant", "realistic"][..]),
-            (
-                "after_submit",
-                &sb.after_submit,
-                &["confirmation", "snackbar", "my_appointments"][..],
-            ),
-        ] {
-            anyhow::ensure!(
-                allowed.contains(&value.as_str()),
-                "sandbox.{key} must be one of {}, got '{value}'",
-                allowed.join(", ")
-            );
-        }
-        for name in ["login_url", "keepalive_url"] {
-            let url = match name {
-                "login_url" => &self.portal.login_url,
-                _ => &self.portal.keepalive_url,
-            };
-            anyhow::ensure!(
-                url.starts_with("http"),
-                "portal.{name} must be an http(s) URL"
-            );
-        }
-        Ok(())
+    /// Which file, environment variable or override set `key` (a dotted path) last.
+    pub fn origin(&self, key: &str) -> String {
+        self.sources.origin(key)
     }
 
-    /// Point the portal profile and the captcha client at a sandbox served at `base`
-    /// (e.g. `http://127.0.0.1:5011`): every portal URL keeps its path and loses its host.
+    /// Run `chrome.path --version` (one short spawn): its version line, or an error naming
+    /// the key, the path, where it was set and why it cannot be the browser.
+    pub fn check_chrome(&self) -> anyhow::Result<String> {
+        let path = &self.chrome.path;
+        checks::chrome_version(path).map_err(|reason| {
+            anyhow::anyhow!(
+                "settings refused:\n  {}: chrome.path: {} {reason}",
+                self.origin("chrome.path"),
+                path.display()
+            )
+        })
+    }
+
     /// Point the portal and the captcha service at a sandbox whose identity host is `base`.
     /// With `sandbox.separate_hosts`, each portal URL goes to its own host's origin (see
     /// [`sandbox_host_urls`]); otherwise every URL keeps only its path on `base`.
@@ -336,54 +350,6 @@ pub fn sandbox_host_urls(base: &str, separate: bool) -> [String; 5] {
 fn url_path(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     rest.find('/').map_or("/", |i| &rest[i..])
-}
-
-/// A profile selector: one CSS selector or an ordered list of them. A list lets one profile
-/// describe both what was recorded of the real portal and what a redesign may bring
-/// (legacy and MDC Angular Material), tried in order.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum Strategies {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Strategies {
-    pub fn list(&self) -> Vec<String> {
-        match self {
-            Strategies::One(s) => vec![s.clone()],
-            Strategies::Many(v) => v.clone(),
-        }
-    }
-}
-
-impl PortalProfile {
-    /// A selector from the profile as one CSS selector (a list becomes a selector group);
-    /// a missing key is a configuration error named in full.
-    pub fn selector(&self, key: &str) -> Result<String, String> {
-        self.strategies(key).map(|l| l.join(", "))
-    }
-
-    /// A selector's strategies, in the order they are to be tried.
-    pub fn strategies(&self, key: &str) -> Result<Vec<String>, String> {
-        let list = self
-            .selectors
-            .get(key)
-            .map(Strategies::list)
-            .ok_or_else(|| format!("portal.selectors.{key} is not configured"))?;
-        if list.iter().all(|s| s.trim().is_empty()) {
-            return Err(format!("portal.selectors.{key} is empty"));
-        }
-        Ok(list)
-    }
-
-    /// A wizard label or text from the profile.
-    pub fn wizard_text(&self, key: &str) -> Result<&str, String> {
-        self.wizard
-            .get(key)
-            .map(String::as_str)
-            .ok_or_else(|| format!("portal.wizard.{key} is not configured"))
-    }
 }
 
 #[cfg(test)]
