@@ -119,7 +119,7 @@ async fn walk(
             "my appointments",
             LIST_KEYS,
             Box::new(|page: &mut Page| {
-                portal::my_appointments(page)
+                portal::my_appointments(page, &crate::model::ListTarget::all())
                     .map(|l| json!({"rows": l.rows.len(), "columns": l.columns}))
             }),
         ),

@@ -1,8 +1,7 @@
 //! The one error type the HTTP layer answers with: `{"success": false, "error": ...}` and
 //! the status that tells the client what to do next.
 
-use crate::actors::SessionError;
-use crate::portal::DriverError;
+use crate::actors::{Fault, SessionError};
 use serde_json::{Map, Value, json};
 use warp::http::StatusCode;
 
@@ -71,50 +70,39 @@ impl ApiError {
 
 impl From<SessionError> for ApiError {
     fn from(e: SessionError) -> ApiError {
+        use StatusCode as S;
         let message = e.to_string();
-        match e {
-            SessionError::BadCredentials => ApiError::new(StatusCode::UNAUTHORIZED, message),
-            SessionError::CaptchaAccount(_) => ApiError::new(StatusCode::PAYMENT_REQUIRED, message),
-            SessionError::Upstream(_) => ApiError::new(StatusCode::BAD_GATEWAY, message),
-            SessionError::AtCapacity(_) => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(30)
-            }
-            SessionError::NotFound => ApiError::new(StatusCode::NOT_FOUND, message),
-            SessionError::LoginRefused(wait) => {
-                ApiError::new(StatusCode::UNAUTHORIZED, message).retry_after(wait)
-            }
+        let (status, code, retry_after) = match &e {
+            SessionError::BadCredentials => (S::UNAUTHORIZED, "bad_credentials", None),
+            SessionError::CaptchaAccount(_) => (S::PAYMENT_REQUIRED, "captcha_account", None),
+            SessionError::Upstream(_) => (S::BAD_GATEWAY, "upstream", None),
+            SessionError::LoginTimeout(_) => (S::GATEWAY_TIMEOUT, "login_timeout", None),
+            SessionError::AtCapacity(_) => (S::TOO_MANY_REQUESTS, "at_capacity", Some(30)),
+            SessionError::LoginRefused(wait) => (S::UNAUTHORIZED, "login_refused", Some(*wait)),
             SessionError::TooManyLogins(wait) => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(wait)
+                (S::TOO_MANY_REQUESTS, "too_many_logins", Some(*wait))
             }
-            SessionError::Busy(_) => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(2)
-            }
-            SessionError::ShuttingDown => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).retry_after(5)
-            }
-            SessionError::Internal(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message),
-            SessionError::Driver(d) => ApiError::from(d),
+            SessionError::Busy(_) => (S::TOO_MANY_REQUESTS, "session_busy", Some(2)),
+            // The original answered 400 here, and its clients log in again only on a 400.
+            SessionError::NotFound => (S::BAD_REQUEST, "session_not_found", None),
+            SessionError::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down", Some(5)),
+            SessionError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
+            SessionError::Operation { fault, .. } => match fault {
+                Fault::Client => (S::BAD_REQUEST, "rejected_by_portal", None),
+                Fault::Missing => (S::NOT_FOUND, "not_found", None),
+                Fault::Portal => (S::BAD_GATEWAY, "portal_error", None),
+                Fault::Timeout => (S::GATEWAY_TIMEOUT, "timeout", None),
+                Fault::Restarting => (S::SERVICE_UNAVAILABLE, "session_restarting", Some(5)),
+                Fault::Config => (S::INTERNAL_SERVER_ERROR, "configuration", None),
+            },
+        };
+        let mut api = ApiError::new(status, message).with("error_code", json!(code));
+        if e.is_restarting() {
+            api = api.with("retryable", Value::Bool(true));
         }
-    }
-}
-
-impl From<DriverError> for ApiError {
-    fn from(e: DriverError) -> ApiError {
-        let message = e.to_string();
-        match e {
-            DriverError::Browser(_) | DriverError::LoggedOut => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("{message}; the session is being restarted, retry shortly"),
-            )
-            .with("retryable", Value::Bool(true))
-            .retry_after(5),
-            DriverError::BadCredentials => ApiError::new(StatusCode::UNAUTHORIZED, message),
-            DriverError::CaptchaRejected(_) | DriverError::Unexpected { .. } => {
-                ApiError::new(StatusCode::BAD_GATEWAY, message)
-            }
-            DriverError::Timeout { .. } => ApiError::new(StatusCode::GATEWAY_TIMEOUT, message),
-            DriverError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, message),
-            DriverError::Invalid(_) => ApiError::new(StatusCode::BAD_REQUEST, message),
+        if let Some(seconds) = retry_after {
+            api = api.retry_after(seconds);
         }
+        api
     }
 }

@@ -10,6 +10,7 @@
 //! | [`app`] | wiring and graceful shutdown: [`app::Application`] |
 //! | [`http`] | the warp layer: filters, handlers, JSON errors |
 //! | [`error`] | [`error::ApiError`], the JSON error every endpoint answers with |
+//! | [`model`] | operations as data: [`model::Operation`], its arguments and typed results |
 //! | [`actors`] | SessionManager supervising one SessionActor per session (see `actors.md`) |
 //! | [`portal`] | the browser driver: login, refresh, pages; all selectors from the profile |
 //! | [`captcha`] | a 2captcha classic-API client |
@@ -31,6 +32,7 @@ pub mod credentials;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod model;
 pub mod portal;
 pub mod sandbox;
 pub mod secret;

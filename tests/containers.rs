@@ -231,7 +231,8 @@ async fn credentials_and_unknown_sessions() {
     assert_eq!(second["is_new_session"], false);
     assert_eq!(second["session_id"], first["session_id"]);
 
-    // Unknown session id: 404 without credentials, the credentials' session with them.
+    // Unknown session id: 400 session_not_found without credentials (the original's
+    // clients log in again on a 400), the credentials' session with them.
     let unknown = "session_0123456789abcdef0123456789abcdef";
     let (status, body) = t
         .post(
@@ -239,7 +240,8 @@ async fn credentials_and_unknown_sessions() {
             json!({"session_id": unknown, "format": "json"}),
         )
         .await;
-    assert_eq!(status, 404, "{body}");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error_code"], "session_not_found", "{body}");
     let (status, body) = t
         .post("/get_containers", json!({"session_id": unknown, "format": "json", "target_count": 3,
                                         "username": USER, "password": PASS, "captcha_api_key": KEY}))
@@ -407,9 +409,13 @@ async fn a_broken_selector_fails_with_a_failure_bundle() {
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"].to_str().unwrap(),
-        "application/json"
+        "application/zip"
     );
-    let text = response.text().await.unwrap();
+    // A ZIP, like the original's debug bundles, holding the bundle as JSON.
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("bundle.json").unwrap(), &mut text).unwrap();
     let bundle: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(bundle["step"], "scroll containers grid");
     // The HTML holds the rows the selector missed.

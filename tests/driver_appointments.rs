@@ -262,9 +262,11 @@ async fn scenario(settings: &Settings, browser: &BrowserHandle, base: &str) -> R
     assert_eq!(after.len(), free.len() - 1);
 
     // My Appointments lists it, every row selected.
-    let list = job(browser, "my appointments", my_appointments)
-        .await
-        .map_err(|e| format!("my appointments: {e}"))?;
+    let list = job(browser, "my appointments", |p| {
+        my_appointments(p, &emodal_api::model::ListTarget::all())
+    })
+    .await
+    .map_err(|e| format!("my appointments: {e}"))?;
     let col = |name: &str| list.columns.iter().position(|c| c == name);
     let number = col("Confirmation #").ok_or(format!("columns {:?}", list.columns))?;
     let time = col("Appointment Time").ok_or(format!("columns {:?}", list.columns))?;
@@ -291,9 +293,11 @@ async fn scenario(settings: &Settings, browser: &BrowserHandle, base: &str) -> R
     .await
     .unwrap_err();
     assert_eq!(err, DriverError::LoggedOut);
-    let err = job(browser, "my appointments", my_appointments)
-        .await
-        .unwrap_err();
+    let err = job(browser, "my appointments", |p| {
+        my_appointments(p, &emodal_api::model::ListTarget::all())
+    })
+    .await
+    .unwrap_err();
     assert_eq!(err, DriverError::LoggedOut);
     Ok(())
 }

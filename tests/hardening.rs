@@ -54,7 +54,8 @@ async fn tokens_are_required_and_keep_sessions_apart() {
             Some(json!({"session_id": id, "format": "json"})),
         )
         .await;
-    assert_eq!(status, 404);
+    // Another token's session is no session of this token's.
+    assert_eq!(status, 400);
     let (status, _) = t
         .call_as(
             Some("token-beta"),

@@ -1,7 +1,30 @@
-//! Why a session request failed, in terms a client can act on.
+//! Why a session request failed, in terms a client can act on. The driver's own error type
+//! stops here: [`SessionError::from`] sorts each driver failure by whose fault it is.
 
 use crate::captcha::CaptchaError;
+use crate::model::FailureBundle;
 use crate::portal::DriverError;
+
+/// Whose fault a failed operation was, which decides the status a client gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// The request asked for something the portal cannot do (an unknown terminal, a time
+    /// not offered): 400.
+    Client,
+    /// The portal has no such thing (container, booking): 404.
+    Missing,
+    /// The portal answered a page the driver does not recognise, or refused the captcha
+    /// token: 502.
+    Portal,
+    /// A step did not finish in time: 504.
+    Timeout,
+    /// The session's Chrome or portal login died; it is being restarted: 503, retry.
+    Restarting,
+    /// The service's own configuration is wrong (a profile key the driver needs is
+    /// missing): 500.
+    Config,
+}
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum SessionError {
@@ -9,8 +32,11 @@ pub enum SessionError {
     BadCredentials,
     #[error("{0}")]
     CaptchaAccount(String),
+    /// The captcha service or the portal failed the login.
     #[error("{0}")]
     Upstream(String),
+    #[error("login did not finish within {0} s")]
+    LoginTimeout(u64),
     #[error(
         "all {0} session slots are in use by persistent or busy sessions; close one or retry later"
     )]
@@ -27,8 +53,14 @@ pub enum SessionError {
     NotFound,
     #[error("the service is shutting down")]
     ShuttingDown,
-    #[error("{0}")]
-    Driver(DriverError),
+    /// A business operation (or a login step) failed on the portal.
+    #[error("{message}")]
+    Operation {
+        fault: Fault,
+        message: String,
+        /// What the page showed, when the step met a page it did not expect.
+        bundle: Option<FailureBundle>,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -40,6 +72,38 @@ impl SessionError {
             self,
             SessionError::BadCredentials | SessionError::CaptchaAccount(_)
         )
+    }
+
+    /// The session's browser or login is gone: a restarted session may do what this one
+    /// could not.
+    pub fn is_restarting(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Operation {
+                fault: Fault::Restarting,
+                ..
+            }
+        )
+    }
+
+    pub fn restarting(message: impl Into<String>) -> SessionError {
+        SessionError::Operation {
+            fault: Fault::Restarting,
+            message: message.into(),
+            bundle: None,
+        }
+    }
+
+    /// Attach what the page showed.
+    pub fn with_bundle(self, bundle: FailureBundle) -> SessionError {
+        match self {
+            SessionError::Operation { fault, message, .. } => SessionError::Operation {
+                fault,
+                message,
+                bundle: Some(bundle),
+            },
+            other => other,
+        }
     }
 }
 
@@ -54,9 +118,43 @@ impl From<CaptchaError> for SessionError {
 
 impl From<DriverError> for SessionError {
     fn from(e: DriverError) -> Self {
-        match e {
-            DriverError::BadCredentials => SessionError::BadCredentials,
-            other => SessionError::Driver(other),
+        let message = e.to_string();
+        let fault = match e {
+            DriverError::BadCredentials => return SessionError::BadCredentials,
+            DriverError::Browser(_) | DriverError::LoggedOut => {
+                return SessionError::restarting(format!(
+                    "{message}; the session is being restarted, retry shortly"
+                ));
+            }
+            DriverError::CaptchaRejected(_) | DriverError::Unexpected { .. } => Fault::Portal,
+            DriverError::Timeout { .. } => Fault::Timeout,
+            DriverError::NotFound(_) => Fault::Missing,
+            DriverError::Invalid(_) => Fault::Client,
+            DriverError::Config(_) => Fault::Config,
+        };
+        SessionError::Operation {
+            fault,
+            message,
+            bundle: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_profile_key_is_the_services_fault() {
+        let e = SessionError::from(DriverError::Config("no selector 'grid_rows'".into()));
+        assert!(matches!(
+            e,
+            SessionError::Operation {
+                fault: Fault::Config,
+                ..
+            }
+        ));
+        let e = SessionError::from(DriverError::Browser("gone".into()));
+        assert!(e.is_restarting());
     }
 }

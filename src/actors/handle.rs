@@ -1,27 +1,22 @@
 //! `Sessions`: the named async functions the HTTP layer calls. Message types, reply ports
-//! and timeouts stay in here.
+//! and timeouts stay in here. Business operations go in as [`Operation`]s and come back as
+//! typed results; nothing of the driver crosses this boundary.
 
 use super::SessionError;
 use super::manager::{Counters, ManagerArgs, ManagerMsg, SessionLease, SessionManager};
 use super::session::SessionMsg;
-use super::shared::{SessionGrant, SessionSummary};
+use super::shared::{SessionGrant, SessionShared, SessionSummary};
 use crate::captcha::CaptchaClient;
 use crate::config::Settings;
 use crate::credentials::{Credentials, Keyer};
-use crate::portal::{DriverError, Page, Shot};
+use crate::model::{
+    AppointmentList, AvailableTimes, Booked, ContainerDetail, Debug, Done, Grid, ListTarget,
+    Operation, Outcome, Target, Visit,
+};
 use ractor::{Actor, ActorRef, rpc::CallResult};
-use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-/// Screenshots for a `debug: true` request.
-#[derive(Debug, Clone, Default)]
-pub struct DebugSpec {
-    /// Defaults to the session's username.
-    pub label: Option<String>,
-    pub container: Option<String>,
-}
 
 /// Quick registry questions never wait longer than this.
 const QUICK: Duration = Duration::from_secs(10);
@@ -116,6 +111,11 @@ impl Sessions {
         }
     }
 
+    /// Is there a session `id` in `scope` (in any state but closing)?
+    pub async fn exists(&self, scope: &str, id: &str) -> bool {
+        self.list(scope).await.iter().any(|s| s.session_id == id)
+    }
+
     /// Close a session; true once its Chrome has exited, false if there was no such session.
     pub async fn close(&self, scope: &str, id: &str) -> bool {
         let (scope, id) = (scope.to_string(), id.to_string());
@@ -136,66 +136,144 @@ impl Sessions {
         )
     }
 
-    /// Run `job` on session `id`'s browser, queued behind the session's other requests.
-    /// With `debug`, the job's steps are screenshotted and the shots returned with the result.
-    pub async fn run<R, F>(
+    /// Load the containers grid as far as `target` and read it.
+    pub async fn get_containers(
         &self,
         scope: &str,
         id: &str,
-        step: &str,
-        debug: Option<DebugSpec>,
-        job: F,
-    ) -> Result<(R, Vec<Shot>), SessionError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&mut Page) -> Result<R, DriverError> + Send + 'static,
-    {
+        target: Target,
+        debug: Option<Debug>,
+    ) -> Result<Done<Grid>, SessionError> {
+        let op = Operation::GetContainers { target };
+        typed(self.execute(scope, id, op, debug).await, |o| match o {
+            Outcome::Containers(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// One container's detail card and timeline.
+    pub async fn container_detail(
+        &self,
+        scope: &str,
+        id: &str,
+        container_id: &str,
+        debug: Option<Debug>,
+    ) -> Result<Done<ContainerDetail>, SessionError> {
+        let op = Operation::ContainerDetail {
+            container_id: container_id.to_string(),
+        };
+        typed(self.execute(scope, id, op, debug).await, |o| match o {
+            Outcome::Detail(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// The times the wizard offers for `visit` (never submits).
+    pub async fn check_appointments(
+        &self,
+        scope: &str,
+        id: &str,
+        visit: Visit,
+        debug: Option<Debug>,
+    ) -> Result<Done<AvailableTimes>, SessionError> {
+        let op = Operation::CheckAppointments { visit };
+        typed(self.execute(scope, id, op, debug).await, |o| match o {
+            Outcome::Times(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// Book `visit` at `time`. Never retried on a restarted session: a caller that must not
+    /// lose the outcome runs this in a task of its own.
+    pub async fn make_appointment(
+        &self,
+        scope: &str,
+        id: &str,
+        visit: Visit,
+        time: String,
+        debug: Option<Debug>,
+    ) -> Result<Done<Booked>, SessionError> {
+        let op = Operation::MakeAppointment { visit, time };
+        typed(self.execute(scope, id, op, debug).await, |o| match o {
+            Outcome::Booked(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// My Appointments, as far as `target`.
+    pub async fn get_appointments(
+        &self,
+        scope: &str,
+        id: &str,
+        target: ListTarget,
+        debug: Option<Debug>,
+    ) -> Result<Done<AppointmentList>, SessionError> {
+        let op = Operation::GetAppointments { target };
+        typed(self.execute(scope, id, op, debug).await, |o| match o {
+            Outcome::Appointments(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// Run `op` on session `id`, queued behind the session's other requests. A read whose
+    /// session was lost mid-way (Chrome died, the portal logged out) is run once more on the
+    /// restarted session; a write never is.
+    pub async fn execute(
+        &self,
+        scope: &str,
+        id: &str,
+        op: Operation,
+        debug: Option<Debug>,
+    ) -> Result<Done<Outcome>, SessionError> {
+        let mut retried = false;
+        loop {
+            match self
+                .execute_once(scope, id, op.clone(), debug.clone())
+                .await
+            {
+                Err(e) if e.is_restarting() && op.is_read() && !retried => {
+                    tracing::info!(event = "request_retried", session_id = %id, operation = op.name(), reason = %e);
+                    retried = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn execute_once(
+        &self,
+        scope: &str,
+        id: &str,
+        op: Operation,
+        debug: Option<Debug>,
+    ) -> Result<Done<Outcome>, SessionError> {
         let lease = self.acquire(scope, id).await?;
         let limit = self.settings.sessions.max_queue.max(1);
-        if !lease.shared.begin_request(limit) {
-            return Err(SessionError::Busy(limit));
-        }
-        let username = lease.shared.username.clone();
-        let boxed: super::session::Job = Box::new(move |page: &mut Page| {
-            if let Some(debug) = &debug {
-                page.start_debug(
-                    debug.label.as_deref().unwrap_or(&username),
-                    debug.container.as_deref(),
-                );
-            }
-            let result = job(page);
-            page.snap("result");
-            let shots = page.take_shots();
-            result.map(|r| Box::new((r, shots)) as Box<dyn Any + Send>)
-        });
-        let step = step.to_string();
+        // Given back when this future ends, however it ends (a client that hangs up drops it
+        // at whatever await it was in).
+        let _slot = QueueSlot::take(lease.shared.clone(), limit)?;
         // The actor bounds the operation itself; this limit only covers a lost actor.
         let limit = Duration::from_secs(self.settings.sessions.operation_timeout + 30);
         let answer = lease
             .actor
             .call(
                 |reply| SessionMsg::Run {
-                    step,
-                    job: boxed,
+                    op: Box::new(op),
+                    debug,
                     reply,
                 },
                 Some(limit),
             )
             .await;
-        lease.shared.end_request();
-        let result = match answer {
-            Ok(CallResult::Success(result)) => result.map_err(SessionError::from),
+        match answer {
+            Ok(CallResult::Success(result)) => result,
             Ok(CallResult::Timeout) => {
                 Err(SessionError::Internal("the session did not answer".into()))
             }
-            Ok(CallResult::SenderError) | Err(_) => Err(SessionError::Driver(
-                DriverError::Browser("the session restarted during the request".into()),
+            Ok(CallResult::SenderError) | Err(_) => Err(SessionError::restarting(
+                "the session restarted during the request; retry shortly",
             )),
-        }?;
-        result
-            .downcast::<(R, Vec<Shot>)>()
-            .map(|b| *b)
-            .map_err(|_| SessionError::Internal("operation returned an unexpected type".into()))
+        }
     }
 
     async fn acquire(&self, scope: &str, id: &str) -> Result<SessionLease, SessionError> {
@@ -232,12 +310,51 @@ fn flatten<T>(
 ) -> Result<T, SessionError> {
     match answer {
         Ok(CallResult::Success(result)) => result,
-        Ok(CallResult::Timeout) => Err(SessionError::Upstream(
-            "timed out waiting for the session".into(),
-        )),
+        Ok(CallResult::Timeout) => Err(SessionError::Operation {
+            fault: super::Fault::Timeout,
+            message: "timed out waiting for the session".into(),
+            bundle: None,
+        }),
         Ok(CallResult::SenderError) => Err(SessionError::Internal(
             "the session manager dropped the request".into(),
         )),
         Err(_) => Err(SessionError::ShuttingDown),
+    }
+}
+
+/// The typed value of an operation's outcome.
+fn typed<T>(
+    done: Result<Done<Outcome>, SessionError>,
+    pick: impl FnOnce(Outcome) -> Option<T>,
+) -> Result<Done<T>, SessionError> {
+    let done = done?;
+    match pick(done.value) {
+        Some(value) => Ok(Done {
+            value,
+            screenshots: done.screenshots,
+        }),
+        None => Err(SessionError::Internal(
+            "the session answered another operation's result".into(),
+        )),
+    }
+}
+
+/// One place in a session's queue (`sessions.max_queue`), held while a request waits or
+/// runs and given back on drop.
+struct QueueSlot(Arc<SessionShared>);
+
+impl QueueSlot {
+    fn take(shared: Arc<SessionShared>, limit: usize) -> Result<QueueSlot, SessionError> {
+        if shared.begin_request(limit) {
+            Ok(QueueSlot(shared))
+        } else {
+            Err(SessionError::Busy(limit))
+        }
+    }
+}
+
+impl Drop for QueueSlot {
+    fn drop(&mut self) {
+        self.0.end_request();
     }
 }

@@ -5,9 +5,10 @@
 mod error;
 mod handle;
 pub mod manager;
+mod operations;
 pub mod session;
 mod shared;
 
-pub use error::SessionError;
-pub use handle::{DebugSpec, Sessions};
+pub use error::{Fault, SessionError};
+pub use handle::Sessions;
 pub use shared::{SessionGrant, SessionShared, SessionState, SessionSummary};

@@ -12,9 +12,9 @@ use super::shared::{SessionShared, SessionState};
 use crate::captcha::CaptchaClient;
 use crate::config::{PortalProfile, Settings};
 use crate::credentials::Credentials;
-use crate::portal::{self, BrowserHandle, DriverError, Page};
+use crate::model::{Debug, Done, Operation, Outcome};
+use crate::portal::{self, BrowserHandle, DriverError};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -24,23 +24,22 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SessionActor;
 
-/// A business operation: runs on the browser thread, returns its typed result boxed.
-pub type Job = Box<dyn FnOnce(&mut Page) -> Result<Box<dyn Any + Send>, DriverError> + Send>;
-
 pub enum SessionMsg {
     /// Sent to itself once running: launch Chrome and log in.
     Start,
     /// Refresh timer; stale generations (the timer was reset) are ignored.
     RefreshTick(u64),
-    /// Is Chrome still running?
+    /// Is Chrome still running? Armed again only once this check has run, so ticks never
+    /// pile up in the mailbox behind a long request.
     LivenessTick,
     /// Idle-expiry timer of a regular session; stale generations are ignored.
     ExpiryTick(u64),
-    /// A business operation, answered when done.
+    /// A business operation, answered when done. Skipped if the caller has gone before it
+    /// reached the front of the queue.
     Run {
-        step: String,
-        job: Job,
-        reply: RpcReplyPort<Result<Box<dyn Any + Send>, DriverError>>,
+        op: Box<Operation>,
+        debug: Option<Debug>,
+        reply: RpcReplyPort<Result<Done<Outcome>, SessionError>>,
     },
 }
 
@@ -62,7 +61,7 @@ pub struct Session {
     generation: u64,
     refresh_timer: Option<JoinHandle<()>>,
     expiry_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<SessionMsg>>>>,
-    liveness_timer: Option<JoinHandle<()>>,
+    liveness_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<SessionMsg>>>>,
     /// A failure was reported; the manager will stop this actor. Ignore further ticks.
     failed: bool,
 }
@@ -107,10 +106,17 @@ impl Actor for SessionActor {
         match message {
             SessionMsg::Start => state.start(&myself).await,
             SessionMsg::RefreshTick(generation) => state.refresh(generation).await,
-            SessionMsg::LivenessTick => state.check_liveness().await,
+            SessionMsg::LivenessTick => {
+                state.check_liveness().await;
+                state.arm_liveness(&myself);
+            }
             SessionMsg::ExpiryTick(generation) => state.check_expiry(&myself, generation),
-            SessionMsg::Run { step, job, reply } => {
-                let result = state.run(&myself, &step, job).await;
+            SessionMsg::Run { op, debug, reply } => {
+                if reply.is_closed() {
+                    tracing::debug!(session_id = %state.id(), operation = op.name(), "caller gone before its turn; skipped");
+                    return Ok(());
+                }
+                let result = state.run(&myself, *op, debug).await;
                 let _ = reply.send(result);
             }
         }
@@ -147,10 +153,7 @@ impl Session {
         let login_timeout = Duration::from_secs(a.settings.sessions.login_timeout);
         let result = match tokio::time::timeout(login_timeout, self.login()).await {
             Ok(result) => result,
-            Err(_) => Err(SessionError::Upstream(format!(
-                "login did not finish within {} s",
-                login_timeout.as_secs()
-            ))),
+            Err(_) => Err(SessionError::LoginTimeout(login_timeout.as_secs())),
         };
         match result {
             Ok(url) => {
@@ -274,31 +277,46 @@ impl Session {
     async fn run(
         &mut self,
         myself: &ActorRef<SessionMsg>,
-        step: &str,
-        job: Job,
-    ) -> Result<Box<dyn Any + Send>, DriverError> {
+        op: Operation,
+        debug: Option<Debug>,
+    ) -> Result<Done<Outcome>, SessionError> {
         let Some(browser) = &self.browser else {
-            return Err(DriverError::Browser(
-                "the session has no browser (restarting)".into(),
+            return Err(SessionError::restarting(
+                "the session has no browser; it is being restarted, retry shortly",
             ));
         };
         if self.failed {
-            return Err(DriverError::Browser("the session is restarting".into()));
+            return Err(SessionError::restarting(
+                "the session is being restarted, retry shortly",
+            ));
         }
         let timeout = Duration::from_secs(self.args.settings.sessions.operation_timeout);
-        let result = browser.run(step, timeout, job).await;
-        match &result {
-            Ok(_) => {
+        let name = op.name();
+        let label = debug.map(|d| d.label.unwrap_or_else(|| self.args.shared.username.clone()));
+        let result = browser
+            .run(name, timeout, move |page| {
+                super::operations::perform(page, &op, label.as_deref())
+            })
+            .await;
+        match result {
+            Ok(Ok(done)) => {
                 // Every page the operation loaded kept the portal session alive.
                 self.arm_timers(myself);
+                Ok(done)
             }
-            Err(error) if error.needs_restart() => {
-                tracing::warn!(event = "operation_failed", session_id = %self.id(), step, error = %error);
-                self.report_failure(error.clone().into());
+            Ok(Err((error, bundle))) => Err(SessionError::from(error).with_bundle(bundle)),
+            Err(error) => {
+                if error.needs_restart() {
+                    tracing::warn!(event = "operation_failed", session_id = %self.id(), operation = name, error = %error);
+                    self.report_failure(error.clone().into());
+                } else {
+                    // The regular timers may have fired while this ran; make sure an
+                    // unused session still expires.
+                    self.arm_timers(myself);
+                }
+                Err(error.into())
             }
-            Err(_) => {}
         }
-        result
     }
 
     /// (Re)arm the refresh and expiry timers under a new generation, and start the
@@ -322,19 +340,30 @@ impl Session {
             }));
         }
         if self.liveness_timer.is_none() {
-            let every = Duration::from_secs(settings.chrome.liveness_interval.max(1));
-            self.liveness_timer = Some(myself.send_interval(every, || SessionMsg::LivenessTick));
+            self.arm_liveness(myself);
+        }
+    }
+
+    /// One liveness check `chrome.liveness_interval` from now.
+    fn arm_liveness(&mut self, myself: &ActorRef<SessionMsg>) {
+        if self.failed {
+            return;
+        }
+        let every = Duration::from_secs(self.args.settings.chrome.liveness_interval.max(1));
+        let timer = myself.send_after(every, || SessionMsg::LivenessTick);
+        if let Some(old) = self.liveness_timer.replace(timer) {
+            old.abort();
         }
     }
 
     fn stop_timers(&mut self) {
-        for timer in [self.refresh_timer.take(), self.liveness_timer.take()]
+        if let Some(timer) = self.refresh_timer.take() {
+            timer.abort();
+        }
+        for timer in [self.expiry_timer.take(), self.liveness_timer.take()]
             .into_iter()
             .flatten()
         {
-            timer.abort();
-        }
-        if let Some(timer) = self.expiry_timer.take() {
             timer.abort();
         }
     }

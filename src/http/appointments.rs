@@ -6,10 +6,14 @@
 //! `current_phase` and the missing names; sending that id again with just those fields
 //! resumes where it stopped.
 
-use super::operation::resolve;
+use super::operation::{SessionUse, internal, resolve};
+use super::requests::{
+    self, CheckAppointmentsRequest, GetAppointmentsRequest, MakeAppointmentRequest, SessionRef,
+    WizardFields,
+};
 use super::{Body, Ctx, business, json_reply, respond};
 use crate::error::ApiError;
-use crate::portal::{self, ContainerType, Visit};
+use crate::model::{ContainerType, ListTarget, Visit};
 use serde_json::{Map, Value, json};
 use warp::http::StatusCode;
 use warp::{Filter, Rejection};
@@ -38,150 +42,249 @@ pub fn routes(
     check.or(make).unify().or(list).unify()
 }
 
-/// The draft's fields overlaid by this request's, and the draft id if one was sent.
-fn merged(ctx: &Ctx, scope: &str, body: Body) -> Result<(Body, Option<String>), ApiError> {
-    let Some(id) = body.string("appointment_session_id")? else {
-        return Ok((body, None));
+/// A request's wizard fields laid over its draft's, and the session the draft was made for.
+struct Merged {
+    wizard: WizardFields,
+    draft: Option<String>,
+    session: SessionRef,
+}
+
+/// The draft's fields overlaid by this request's, if a draft id was sent.
+fn merged(
+    ctx: &Ctx,
+    scope: &str,
+    draft: Option<String>,
+    wizard: WizardFields,
+    mut session: SessionRef,
+) -> Result<Merged, ApiError> {
+    let Some(id) = draft else {
+        return Ok(Merged {
+            wizard,
+            draft: None,
+            session,
+        });
     };
-    let mut fields = ctx.appointments.draft(scope, &id).ok_or_else(|| {
+    let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
             format!("appointment session not found or expired: {id}"),
         )
-    })?;
-    for (k, v) in body.0 {
-        if !v.is_null() {
-            fields.insert(k, v);
-        }
+        .with("error_code", json!("appointment_session_not_found"))
+    };
+    let mut fields = ctx.appointments.draft(scope, &id).ok_or_else(not_found)?;
+    // The draft remembers which session it was made for.
+    if session.session_id.is_none() && !has_credentials(&session) {
+        session.session_id = fields
+            .remove("session_id")
+            .and_then(|v| v.as_str().map(str::to_string));
     }
-    Ok((Body(fields), Some(id)))
+    let mut base: WizardFields =
+        serde_json::from_value(Value::Object(fields)).map_err(|_| not_found())?;
+    base.overlay(wizard);
+    Ok(Merged {
+        wizard: base,
+        draft: Some(id),
+        session,
+    })
 }
 
-/// Build the wizard input, or the 400 that names the first incomplete phase.
-fn visit(
-    ctx: &Ctx,
-    scope: &str,
-    body: &Body,
-    draft: Option<String>,
-    need_time: bool,
-) -> Result<(Visit, Option<String>), ApiError> {
-    let container_type = match body
-        .string("container_type")?
-        .map(|s| s.to_lowercase())
+fn has_credentials(s: &SessionRef) -> bool {
+    let c = &s.credentials;
+    c.username.is_some() || c.password.is_some() || c.captcha_api_key.is_some()
+}
+
+/// The first phase whose fields are missing, with their names.
+struct Missing {
+    phase: usize,
+    fields: Vec<&'static str>,
+}
+
+/// Check the values' shapes (400 naming the field, no draft).
+fn container_type(w: &WizardFields) -> Result<ContainerType, ApiError> {
+    match w
+        .container_type
+        .as_deref()
+        .map(str::to_lowercase)
         .as_deref()
     {
-        None | Some("import") => ContainerType::Import,
-        Some("export") => ContainerType::Export,
+        None | Some("import") => Ok(ContainerType::Import),
+        Some("export") => Ok(ContainerType::Export),
+        Some(_) => Err(
+            ApiError::bad_request("container_type must be \"import\" or \"export\"")
+                .with("invalid_fields", json!(["container_type"])),
+        ),
+    }
+}
+
+/// Build the wizard input, or say which phase lacks which fields.
+fn visit(w: &WizardFields, need_time: bool) -> Result<Result<Visit, Missing>, ApiError> {
+    let container_type = container_type(w)?;
+    let upper = |v: &Option<Vec<String>>| -> Vec<String> {
+        v.iter()
+            .flatten()
+            .map(|s| s.trim().to_uppercase())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let mut container_ids = upper(&w.container_id);
+    if container_ids.is_empty() {
+        // The original's clients send the container under this name as well.
+        container_ids = upper(&w.container_number.clone().map(|c| vec![c]));
+    }
+    if container_ids.len() > 20 {
+        return Err(
+            ApiError::bad_request("container_id takes at most 20 container numbers")
+                .with("invalid_fields", json!(["container_id"])),
+        );
+    }
+    let quantity = match w.quantity {
+        None => 1,
+        Some(q) if (1..=99).contains(&q) => q as u32,
         Some(_) => {
             return Err(
-                ApiError::bad_request("container_type must be \"import\" or \"export\"")
-                    .with("invalid_fields", json!(["container_type"])),
+                ApiError::bad_request("quantity must be a number from 1 to 99")
+                    .with("invalid_fields", json!(["quantity"])),
             );
         }
     };
-    let container_ids = list(body, "container_id")?;
-    let mut phase1 = Vec::new();
-    for field in ["trucking_company", "terminal", "move_type"] {
-        if body.string(field)?.is_none() {
-            phase1.push(field);
+    let own_chassis = match w.own_chassis.as_deref().map(str::to_lowercase).as_deref() {
+        None | Some("ignore") => None,
+        Some("true" | "yes") => Some(true),
+        Some("false" | "no") => Some(false),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "own_chassis must be true, false, \"yes\", \"no\" or \"ignore\"",
+            )
+            .with("invalid_fields", json!(["own_chassis"])));
         }
+    };
+    let mut phase1 = Vec::new();
+    if w.trucking_company.is_none() {
+        phase1.push("trucking_company");
+    }
+    if w.terminal.is_none() {
+        phase1.push("terminal");
+    }
+    if w.move_type.is_none() {
+        phase1.push("move_type");
     }
     // Which item the portal asks for depends on the move and terminal (container numbers,
     // a booking number, or Line and Equip Size for some empty moves): any of them will do
     // here, and the wizard says which one it needed.
-    let empty_move = body.string("line")?.is_some() && body.string("equip_size")?.is_some();
-    let has_item =
-        !container_ids.is_empty() || body.string("booking_number")?.is_some() || empty_move;
-    if !has_item {
+    let empty_move = w.line.is_some() && w.equip_size.is_some();
+    if container_ids.is_empty() && w.booking_number.is_none() && !empty_move {
         phase1.push(match container_type {
             ContainerType::Import => "container_id",
             ContainerType::Export => "booking_number",
         });
     }
+    // An export's unit number is its container when the client named one (the original's
+    // clients never send unit_number).
+    let unit_number = w
+        .unit_number
+        .clone()
+        .or_else(|| container_ids.first().cloned());
     let mut phase2 = Vec::new();
-    if container_type == ContainerType::Export && body.string("unit_number")?.is_none() {
+    if container_type == ContainerType::Export && unit_number.is_none() {
         phase2.push("unit_number");
     }
-    let phase3: Vec<&str> = if need_time && body.string("appointment_time")?.is_none() {
-        vec!["appointment_time"]
-    } else {
-        Vec::new()
-    };
-    for (phase, missing) in [(1, &phase1), (2, &phase2), (3, &phase3)] {
-        if !missing.is_empty() {
-            let id = ctx.appointments.save_draft(scope, draft, body.0.clone());
-            return Err(ApiError::bad_request(format!(
-                "phase {phase} ({}) needs: {}; send them with appointment_session_id to continue",
-                PHASES[phase - 1],
-                missing.join(", ")
-            ))
-            .with("missing_fields", json!(missing))
-            .with("appointment_session_id", json!(id))
-            .with("current_phase", json!(phase))
-            .with("phase_name", json!(PHASES[phase - 1])));
+    let mut phase3 = Vec::new();
+    if need_time && w.appointment_time.is_none() {
+        phase3.push("appointment_time");
+    }
+    for (phase, fields) in [(1, phase1), (2, phase2), (3, phase3)] {
+        if !fields.is_empty() {
+            return Ok(Err(Missing { phase, fields }));
         }
     }
-    let plate = body
-        .string("truck_plate")?
+    let plate = w
+        .truck_plate
+        .clone()
         .filter(|p| !ANY_PLATE.contains(&p.to_uppercase().as_str()));
-    let quantity = match body.0.get("quantity") {
-        Some(v) if !v.is_null() => v.as_u64().filter(|q| (1..=99).contains(q)).ok_or_else(|| {
-            ApiError::bad_request("quantity must be a number from 1 to 99")
-                .with("invalid_fields", json!(["quantity"]))
-        })? as u32,
-        _ => 1,
-    };
-    let visit = Visit {
+    Ok(Ok(Visit {
         container_type,
-        trucking_company: body.string("trucking_company")?.unwrap_or_default(),
-        terminal: body.string("terminal")?.unwrap_or_default(),
-        move_type: body.string("move_type")?.unwrap_or_default(),
+        trucking_company: w.trucking_company.clone().unwrap_or_default(),
+        terminal: w.terminal.clone().unwrap_or_default(),
+        move_type: w.move_type.clone().unwrap_or_default(),
         container_ids,
-        booking_number: body.string("booking_number")?.map(|b| b.to_uppercase()),
-        line: body.string("line")?.map(|l| l.to_uppercase()),
-        equip_size: body.string("equip_size")?.map(|e| e.to_uppercase()),
+        booking_number: w.booking_number.as_ref().map(|b| b.to_uppercase()),
+        line: w.line.as_ref().map(|l| l.to_uppercase()),
+        equip_size: w.equip_size.as_ref().map(|e| e.to_uppercase()),
         quantity,
         truck_plate: plate,
-        own_chassis: yes_no(body, "own_chassis")?,
-        pin_code: body.string("pin_code")?,
-        unit_number: body.string("unit_number")?,
-        seals: list(body, "seal_value")?,
-    };
-    Ok((visit, draft))
+        own_chassis,
+        pin_code: w.pin_code.clone(),
+        unit_number,
+        seals: upper(&w.seal_value),
+    }))
 }
 
-/// A string or a list of strings (comma-separated strings split), upper-cased.
-fn list(body: &Body, field: &str) -> Result<Vec<String>, ApiError> {
-    let bad = || {
-        ApiError::bad_request(format!("{field} must be a string or a list of strings"))
-            .with("invalid_fields", json!([field]))
-    };
-    let items: Vec<String> = match body.0.get(field) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => s.split(',').map(str::to_string).collect(),
-        Some(Value::Array(a)) if a.len() <= 20 => a
-            .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(bad()),
-    };
-    Ok(items
-        .into_iter()
-        .map(|s| s.trim().to_uppercase())
-        .filter(|s| !s.is_empty())
-        .collect())
-}
-
-/// `true`/`false`/"yes"/"no"; absent (or "ignore", as the original's clients send) leaves
-/// the portal's default, which differs by terminal.
-fn yes_no(body: &Body, field: &str) -> Result<Option<bool>, ApiError> {
-    match body.0.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("yes") => Ok(Some(true)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("no") => Ok(Some(false)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("ignore") => Ok(None),
-        _ => body.bool(field, false).map(Some),
+/// Keep the fields collected so far (only wizard fields and the session id, never
+/// credentials) for a live session, and answer the 400 that names what is missing.
+async fn ask_for(
+    ctx: &Ctx,
+    scope: &str,
+    session: &mut SessionUse,
+    merged: &Merged,
+    missing: Missing,
+) -> ApiError {
+    let phase = missing.phase;
+    let mut error = ApiError::bad_request(format!(
+        "phase {phase} ({}) needs: {}; send them with appointment_session_id to continue",
+        PHASES[phase - 1],
+        missing.fields.join(", ")
+    ))
+    .with("missing_fields", json!(missing.fields))
+    .with("current_phase", json!(phase))
+    .with("phase_name", json!(PHASES[phase - 1]));
+    if let Err(e) = session.ensure_live(ctx).await {
+        return e;
     }
+    match save_draft(ctx, scope, merged.draft.clone(), &merged.wizard, session) {
+        Ok(id) => error = error.with("appointment_session_id", json!(id)),
+        Err(e) => return e,
+    }
+    error
+}
+
+fn save_draft(
+    ctx: &Ctx,
+    scope: &str,
+    id: Option<String>,
+    wizard: &WizardFields,
+    session: &SessionUse,
+) -> Result<String, ApiError> {
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(wizard) else {
+        return Err(internal("draft fields are not an object"));
+    };
+    fields.insert("session_id".into(), json!(session.session_id));
+    Ok(ctx.appointments.save_draft(scope, id, fields)?)
+}
+
+/// The fields the wizard was given, as the original answered them.
+fn phase_data(v: &Visit) -> Value {
+    let mut data = json!({
+        "container_type": v.container_type,
+        "trucking_company": v.trucking_company,
+        "terminal": v.terminal,
+        "move_type": v.move_type,
+        "truck_plate": v.truck_plate.clone().unwrap_or_else(|| "ABC123".into()),
+        "own_chassis": v.own_chassis,
+    });
+    if let Some(id) = v.container_ids.first() {
+        data["container_id"] = json!(id);
+    }
+    if let Some(b) = &v.booking_number {
+        data["booking_number"] = json!(b);
+    }
+    if let Some(p) = &v.pin_code {
+        data["pin_code"] = json!(p);
+    }
+    if v.container_type == ContainerType::Export {
+        data["unit_number"] = json!(v.unit_number);
+        data["seal_value"] = json!(v.seals);
+    }
+    data
 }
 
 async fn check_appointments(
@@ -190,42 +293,60 @@ async fn check_appointments(
     base: String,
     body: Body,
 ) -> Result<warp::reply::Response, ApiError> {
-    let (body, draft) = merged(&ctx, &scope, body)?;
-    let (visit, draft) = visit(&ctx, &scope, &body, draft, false)?;
-    let mut session = resolve(&ctx, &scope, &base, &body).await?;
-    let container = visit.container_ids.first().cloned();
+    let req: CheckAppointmentsRequest = requests::parse(&body)?;
+    let merged = merged(
+        &ctx,
+        &scope,
+        req.appointment_session_id,
+        req.wizard,
+        req.session,
+    )?;
+    let checked = visit(&merged.wizard, false)?;
+    let mut session = resolve(&ctx, &scope, &base, &merged.session).await?;
+    let visit = match checked {
+        Ok(v) => v,
+        Err(missing) => return Err(ask_for(&ctx, &scope, &mut session, &merged, missing).await),
+    };
     let ran = session
-        .run(
-            &ctx,
-            &body,
-            "check appointments",
-            true,
-            container.as_deref(),
-            move |page| portal::check_appointments(page, &visit),
-        )
+        .run(&ctx, |id, debug| {
+            let (sessions, scope, visit) = (ctx.sessions.clone(), scope.clone(), visit.clone());
+            async move { sessions.check_appointments(&scope, &id, visit, debug).await }
+        })
         .await?;
     // Keep the collected fields so make_appointment can follow with just the time.
-    let mut fields = body.0.clone();
-    fields.insert("session_id".into(), json!(session.session_id));
-    let appointment_session_id = ctx.appointments.save_draft(&scope, draft, fields);
-    let times = ran.value;
+    let appointment_session_id =
+        save_draft(&ctx, &scope, merged.draft.clone(), &merged.wizard, &session)?;
+    let times = &ran.value;
     let mut response = json!({
         "available_times": times.available_times,
         "count": times.available_times.len(),
         "truck_plate": times.truck_plate,
         "appointment_session_id": appointment_session_id,
+        "container_type": visit.container_type,
+        "phase_data": phase_data(&visit),
+        // The wizard reached its time step (the original's success mark for exports).
+        "calendar_found": true,
     });
+    // The original handed out a picture of the time list (imports) or calendar (exports):
+    // with `debug`, that is the last screenshot.
+    let last = ran.screenshots.last().cloned();
+    let picture = match visit.container_type {
+        ContainerType::Import => "dropdown_screenshot_url",
+        ContainerType::Export => "calendar_screenshot_url",
+    };
+    response[picture] = json!(last);
     if times.available_times.is_empty() {
         // A full terminal offers one option that is no time ("No Appointments Available").
         response["message"] = json!(
             times
                 .message
+                .clone()
                 .unwrap_or_else(|| "the portal offers no appointment times".into())
         );
     }
     Ok(json_reply(
         StatusCode::OK,
-        &session.response(&ran.screenshots, response),
+        &session.response(&ran, response),
     ))
 }
 
@@ -235,71 +356,117 @@ async fn make_appointment(
     base: String,
     body: Body,
 ) -> Result<warp::reply::Response, ApiError> {
-    let key = body.string("idempotency_key")?;
+    let req: MakeAppointmentRequest = requests::parse(&body)?;
+    let key = req.idempotency_key.clone();
     if key.as_ref().is_some_and(|k| k.len() > 200) {
-        return Err(ApiError::bad_request(
-            "idempotency_key is longer than 200 characters",
-        ));
+        return Err(
+            ApiError::bad_request("idempotency_key is longer than 200 characters")
+                .with("invalid_fields", json!(["idempotency_key"])),
+        );
     }
-    let (body, draft) = merged(&ctx, &scope, body)?;
-    let (visit, draft) = visit(&ctx, &scope, &body, draft, true)?;
-    let time = body.string("appointment_time")?.unwrap_or_default();
-    let book = async {
-        let mut session = resolve(&ctx, &scope, &base, &body).await?;
-        let container = visit.container_ids.first().cloned();
-        // A write: never retried behind the client's back.
-        let ran = session
-            .run(
-                &ctx,
-                &body,
-                "make appointment",
-                false,
-                container.as_deref(),
-                move |page| portal::make_appointment(page, &visit, &time),
-            )
-            .await?;
-        let booked = ran.value;
-        let details: Map<String, Value> = booked
-            .details
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
-        Ok::<Value, ApiError>(session.response(
-            &ran.screenshots,
-            json!({
-                "appointment_confirmed": true,
-                "confirmation_number": booked.confirmation_number,
-                "verified_by": booked.verified_by,
-                "appointment_time": booked.appointment_time,
-                "appointment_details": details,
-            }),
-        ))
-    };
-    let result = match &key {
-        None => book.await?,
-        Some(key) => {
-            let cell = ctx.appointments.idempotency_cell(&scope, key);
-            let mut first = false;
-            let value = cell
-                .get_or_try_init(|| {
-                    first = true;
-                    book
-                })
-                .await?
-                .clone();
-            if first {
-                value
-            } else {
-                let mut replay = value;
-                replay["idempotent_replay"] = json!(true);
-                replay
-            }
+    let merged = merged(
+        &ctx,
+        &scope,
+        req.appointment_session_id,
+        req.wizard,
+        req.session,
+    )?;
+    let checked = visit(&merged.wizard, true)?;
+    let visit = match checked {
+        Ok(v) => v,
+        Err(missing) => {
+            let mut session = resolve(&ctx, &scope, &base, &merged.session).await?;
+            return Err(ask_for(&ctx, &scope, &mut session, &merged, missing).await);
         }
     };
-    if let Some(id) = draft {
+    let time = merged.wizard.appointment_time.clone().unwrap_or_default();
+    let fingerprint = fingerprint(&visit, &time);
+    // The booking runs in a task of its own: a client that hangs up does not stop it half
+    // way, and its outcome is kept under the idempotency key for the client's retry.
+    let book = {
+        let (ctx, scope, session) = (ctx.clone(), scope.clone(), merged.session.clone());
+        async move { book(&ctx, &scope, &base, &session, visit, time).await }
+    };
+    let (mut result, replay) = match &key {
+        None => (tokio::spawn(book).await.map_err(internal)??, false),
+        Some(key) => {
+            let booking = ctx
+                .appointments
+                .book_once(&scope, key, fingerprint, book)
+                .await?;
+            (booking.value, booking.replay)
+        }
+    };
+    if replay {
+        result["idempotent_replay"] = json!(true);
+    }
+    if let Some(id) = merged.draft {
         ctx.appointments.remove_draft(&id);
     }
     Ok(json_reply(StatusCode::OK, &result))
+}
+
+/// What identifies a booking request, so one idempotency key cannot book two things.
+fn fingerprint(visit: &Visit, time: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(visit)
+        .unwrap_or_default()
+        .hash(&mut h);
+    time.hash(&mut h);
+    h.finish()
+}
+
+/// Resolve the session and book; the answer's fields as the original gave them.
+async fn book(
+    ctx: &Ctx,
+    scope: &str,
+    base: &str,
+    sent: &SessionRef,
+    visit: Visit,
+    time: String,
+) -> Result<Value, ApiError> {
+    let mut session = resolve(ctx, scope, base, sent).await?;
+    let ran = session
+        .run(ctx, |id, debug| {
+            let (sessions, scope) = (ctx.sessions.clone(), scope.to_string());
+            let (visit, time) = (visit.clone(), time.clone());
+            async move {
+                sessions
+                    .make_appointment(&scope, &id, visit, time, debug)
+                    .await
+            }
+        })
+        .await?;
+    let booked = &ran.value;
+    // The request's own values first (the original echoed them), then what the portal
+    // showed about the booking under its own labels.
+    let mut details = Map::new();
+    details.insert("trucking_company".into(), json!(visit.trucking_company));
+    details.insert("terminal".into(), json!(visit.terminal));
+    details.insert("move_type".into(), json!(visit.move_type));
+    if let Some(id) = visit.container_ids.first() {
+        details.insert("container_id".into(), json!(id));
+    }
+    if let Some(b) = &visit.booking_number {
+        details.insert("booking_number".into(), json!(b));
+    }
+    details.insert("truck_plate".into(), json!(visit.truck_plate));
+    details.insert("own_chassis".into(), json!(visit.own_chassis));
+    details.insert("appointment_time".into(), json!(booked.appointment_time));
+    for (k, v) in &booked.details {
+        details.entry(k.clone()).or_insert_with(|| json!(v));
+    }
+    Ok(session.response(
+        &ran,
+        json!({
+            "appointment_confirmed": true,
+            "confirmation_number": booked.confirmation_number,
+            "verified_by": booked.verified_by,
+            "appointment_time": booked.appointment_time,
+            "appointment_details": details,
+        }),
+    ))
 }
 
 async fn get_appointments(
@@ -308,19 +475,31 @@ async fn get_appointments(
     base: String,
     body: Body,
 ) -> Result<warp::reply::Response, ApiError> {
-    let return_url = body.bool("return_url", false)?;
-    let mut session = resolve(&ctx, &scope, &base, &body).await?;
+    let req: GetAppointmentsRequest = requests::parse(&body)?;
+    let return_url = req.return_url.unwrap_or(false);
+    let count = match req.target_count {
+        None => None,
+        Some(n) if (1..=100_000).contains(&n) => Some(n as usize),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "target_count must be a whole number from 1 to 100000",
+            )
+            .with("invalid_fields", json!(["target_count"])));
+        }
+    };
+    let target = ListTarget {
+        count,
+        appointment_id: req.target_appointment_id.clone(),
+        scroll: req.infinite_scrolling.unwrap_or(true),
+    };
+    let mut session = resolve(&ctx, &scope, &base, &req.session).await?;
     let ran = session
-        .run(
-            &ctx,
-            &body,
-            "get appointments",
-            true,
-            None,
-            portal::my_appointments,
-        )
+        .run(&ctx, |id, debug| {
+            let (sessions, scope, target) = (ctx.sessions.clone(), scope.clone(), target.clone());
+            async move { sessions.get_appointments(&scope, &id, target, debug).await }
+        })
         .await?;
-    let list = ran.value;
+    let list = &ran.value;
     let appointments: Vec<Value> = list
         .rows
         .iter()
@@ -339,21 +518,31 @@ async fn get_appointments(
         "total_appointments": list.rows.len(),
         "selected_count": list.selected_count,
     });
+    if let Some(id) = &target.appointment_id {
+        let wanted = id.to_lowercase();
+        fields["target_found"] = json!(
+            list.rows
+                .iter()
+                .any(|r| r.iter().any(|c| c.to_lowercase().contains(&wanted)))
+        );
+    }
     if return_url {
-        let bytes = crate::sheet::xlsx("Appointments", &list.columns, &list.rows)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        let (columns, rows) = (list.columns.clone(), list.rows.clone());
+        let bytes = tokio::task::spawn_blocking(move || {
+            crate::sheet::xlsx("Appointments", &columns, &rows)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
         let size = bytes.len();
         let name = ctx
             .files
             .save("appointments", "xlsx", bytes)
             .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            .map_err(internal)?;
         fields["file_url"] = json!(session.file_url(&name));
         fields["file_name"] = json!(name);
         fields["file_size"] = json!(size);
     }
-    Ok(json_reply(
-        StatusCode::OK,
-        &session.response(&ran.screenshots, fields),
-    ))
+    Ok(json_reply(StatusCode::OK, &session.response(&ran, fields)))
 }

@@ -1,10 +1,11 @@
 //! Container endpoints: `get_containers`, `get_container_timeline`, `get_booking_number`,
-//! `get_info_bulk`. All are reads: retried once across a session restart.
+//! `get_info_bulk`. All are reads: the session layer retries them once across a restart.
 
-use super::operation::{SessionUse, resolve};
+use super::operation::{Ran, SessionUse, internal, resolve};
+use super::requests::{self, ContainerRequest, GetContainersRequest, InfoBulkRequest};
 use super::{Body, Ctx, business, json_reply, respond};
 use crate::error::ApiError;
-use crate::portal::{self, ContainerDetail, Target};
+use crate::model::{ContainerDetail, Target};
 use serde_json::{Map, Value, json};
 use warp::http::{StatusCode, header};
 use warp::{Filter, Rejection, Reply};
@@ -44,25 +45,23 @@ async fn get_containers(
     base: String,
     body: Body,
 ) -> Result<warp::reply::Response, ApiError> {
-    let target = grid_target(&body)?;
-    let format = body
-        .string("format")?
-        .unwrap_or_else(|| "xlsx".into())
-        .to_lowercase();
+    let req: GetContainersRequest = requests::parse(&body)?;
+    let target = grid_target(&req)?;
+    let format = req.format.as_deref().unwrap_or("xlsx").to_lowercase();
     if format != "json" && format != "xlsx" {
         return Err(ApiError::bad_request("format must be \"json\" or \"xlsx\"")
             .with("invalid_fields", json!(["format"])));
     }
-    let return_url = body.bool("return_url", false)?;
-    let mut session = resolve(&ctx, &scope, &base, &body).await?;
-    let wanted = target.clone();
+    let return_url = req.return_url.unwrap_or(false);
+    let mut session = resolve(&ctx, &scope, &base, &req.session).await?;
     let ran = session
-        .run(&ctx, &body, "get containers", true, None, move |page| {
-            portal::read_grid(page, &wanted)
+        .run(&ctx, |id, debug| {
+            let (sessions, scope, target) = (ctx.sessions.clone(), scope.clone(), target.clone());
+            async move { sessions.get_containers(&scope, &id, target, debug).await }
         })
         .await?;
     let columns = ctx.sessions.settings().portal.container_columns.clone();
-    let grid = ran.value;
+    let grid = &ran.value;
     let objects: Vec<Value> = grid
         .rows
         .iter()
@@ -78,34 +77,56 @@ async fn get_containers(
         .collect();
     let mut fields = json!({
         "total_containers": grid.rows.len(),
+        "containers_count": grid.rows.len(),
         "scroll_cycles": grid.scroll_cycles,
         "containers": objects,
     });
-    if let Target::Container(id) = &target {
-        fields["target_container_id"] = json!(id);
-        fields["target_found"] = json!(grid.rows.iter().any(|r| r.first() == Some(id)));
+    match &target {
+        Target::Container(id) => {
+            let found = grid.rows.iter().any(|r| r.first() == Some(id));
+            fields["target_container_id"] = json!(id);
+            fields["target_found"] = json!(found);
+            // The original's names: the id when found, and why the scrolling stopped.
+            if found {
+                fields["found_target_container"] = json!(id);
+                fields["stopped_reason"] = json!(format!("Container {id} found"));
+            } else {
+                fields["stopped_reason"] =
+                    json!(format!("Container {id} not found; the grid ended"));
+            }
+        }
+        Target::Count(n) => {
+            fields["stopped_reason"] = json!(if grid.rows.len() >= *n {
+                format!("Target count {n} reached")
+            } else {
+                format!("The grid ended at {} of {n} containers", grid.rows.len())
+            });
+        }
+        Target::All | Target::FirstPage => {}
     }
     if format == "json" && !return_url {
-        return Ok(json_reply(
-            StatusCode::OK,
-            &session.response(&ran.screenshots, fields),
-        ));
+        return Ok(json_reply(StatusCode::OK, &session.response(&ran, fields)));
     }
-    let bytes = crate::sheet::xlsx("Containers", &columns, &grid.rows).map_err(internal)?;
+    // Writing a spreadsheet is CPU work: keep it off the async workers.
+    let rows = grid.rows.clone();
+    let sheet_columns = columns.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::sheet::xlsx("Containers", &sheet_columns, &rows)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
     if return_url {
         let size = bytes.len();
         let name = ctx
             .files
             .save("containers", "xlsx", bytes)
             .await
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(internal)?;
         fields["file_url"] = json!(session.file_url(&name));
         fields["file_name"] = json!(name);
         fields["file_size"] = json!(size);
-        return Ok(json_reply(
-            StatusCode::OK,
-            &session.response(&ran.screenshots, fields),
-        ));
+        return Ok(json_reply(StatusCode::OK, &session.response(&ran, fields)));
     }
     let mut response = warp::reply::Response::new(bytes.into());
     let headers = response.headers_mut();
@@ -126,37 +147,27 @@ async fn get_containers(
         session
             .session_id
             .parse()
-            .map_err(|_| internal("bad session id".into()))?,
+            .map_err(|_| internal("bad session id"))?,
     );
     headers.insert("x-total-containers", grid.rows.len().into());
     Ok(response.into_response())
 }
 
 /// `target_container_id` > `target_count` > `infinite_scrolling` (the reference's priority).
-fn grid_target(body: &Body) -> Result<Target, ApiError> {
-    if let Some(id) = body.string("target_container_id")? {
-        return Ok(Target::Container(container_id(&id, "target_container_id")?));
+fn grid_target(req: &GetContainersRequest) -> Result<Target, ApiError> {
+    if let Some(id) = &req.target_container_id {
+        return Ok(Target::Container(container_id(id, "target_container_id")?));
     }
-    match body.0.get("target_count") {
-        None | Some(Value::Null) => {}
-        Some(v) => {
-            let n = v
-                .as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
-            match n {
-                Some(n) if (1..=MAX_TARGET_COUNT).contains(&n) => {
-                    return Ok(Target::Count(n as usize));
-                }
-                _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "target_count must be a whole number from 1 to {MAX_TARGET_COUNT}"
-                    ))
-                    .with("invalid_fields", json!(["target_count"])));
-                }
-            }
+    if let Some(n) = req.target_count {
+        if !(1..=MAX_TARGET_COUNT).contains(&n) {
+            return Err(ApiError::bad_request(format!(
+                "target_count must be a whole number from 1 to {MAX_TARGET_COUNT}"
+            ))
+            .with("invalid_fields", json!(["target_count"])));
         }
+        return Ok(Target::Count(n as usize));
     }
-    Ok(if body.bool("infinite_scrolling", true)? {
+    Ok(if req.infinite_scrolling.unwrap_or(true) {
         Target::All
     } else {
         Target::FirstPage
@@ -164,7 +175,7 @@ fn grid_target(body: &Body) -> Result<Target, ApiError> {
 }
 
 /// A container number as the portal writes it: letters and digits, upper case.
-fn container_id(raw: &str, field: &str) -> Result<String, ApiError> {
+pub fn container_id(raw: &str, field: &str) -> Result<String, ApiError> {
     let id = raw.trim().to_uppercase();
     if id.is_empty() || id.len() > 20 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(ApiError::bad_request(format!(
@@ -175,27 +186,25 @@ fn container_id(raw: &str, field: &str) -> Result<String, ApiError> {
     Ok(id)
 }
 
-fn required_container(body: &Body) -> Result<String, ApiError> {
-    match body.string("container_id")? {
-        Some(id) => container_id(&id, "container_id"),
+fn required_container(req: &ContainerRequest) -> Result<String, ApiError> {
+    match &req.container_id {
+        Some(id) => container_id(id, "container_id"),
         None => Err(ApiError::missing(&["container_id"])),
     }
 }
 
 async fn detail(
     ctx: &Ctx,
+    scope: &str,
     session: &mut SessionUse,
-    body: &Body,
     id: &str,
-    step: &str,
-) -> Result<(ContainerDetail, Vec<String>), ApiError> {
-    let wanted = id.to_string();
-    let ran = session
-        .run(ctx, body, step, true, Some(id), move |page| {
-            portal::container_detail(page, &wanted)
+) -> Result<Ran<ContainerDetail>, ApiError> {
+    session
+        .run(ctx, |sid, debug| {
+            let (sessions, scope, id) = (ctx.sessions.clone(), scope.to_string(), id.to_string());
+            async move { sessions.container_detail(&scope, &sid, &id, debug).await }
         })
-        .await?;
-    Ok((ran.value, ran.screenshots))
+        .await
 }
 
 fn timeline_fields(d: &ContainerDetail) -> Value {
@@ -214,13 +223,12 @@ async fn get_timeline(
     base: String,
     body: Body,
 ) -> Result<warp::reply::Response, ApiError> {
-    let id = required_container(&body)?;
-    let mut session = resolve(&ctx, &scope, &base, &body).await?;
-    let (d, shots) = detail(&ctx, &mut session, &body, &id, "get container timeline").await?;
-    Ok(json_reply(
-        StatusCode::OK,
-        &session.response(&shots, timeline_fields(&d)),
-    ))
+    let req: ContainerRequest = requests::parse(&body)?;
+    let id = required_container(&req)?;
+    let mut session = resolve(&ctx, &scope, &base, &req.session).await?;
+    let ran = detail(&ctx, &scope, &mut session, &id).await?;
+    let fields = timeline_fields(&ran.value);
+    Ok(json_reply(StatusCode::OK, &session.response(&ran, fields)))
 }
 
 async fn get_booking_number(
@@ -229,18 +237,17 @@ async fn get_booking_number(
     base: String,
     body: Body,
 ) -> Result<warp::reply::Response, ApiError> {
-    let id = required_container(&body)?;
-    let mut session = resolve(&ctx, &scope, &base, &body).await?;
-    let (d, shots) = detail(&ctx, &mut session, &body, &id, "get booking number").await?;
+    let req: ContainerRequest = requests::parse(&body)?;
+    let id = required_container(&req)?;
+    let mut session = resolve(&ctx, &scope, &base, &req.session).await?;
+    let ran = detail(&ctx, &scope, &mut session, &id).await?;
+    let d = &ran.value;
     let message = match &d.booking_number {
         Some(_) => "Booking number found",
         None => "This container has no booking number (import containers have none)",
     };
     let fields = json!({ "container_id": d.container_id, "booking_number": d.booking_number, "message": message });
-    Ok(json_reply(
-        StatusCode::OK,
-        &session.response(&shots, fields),
-    ))
+    Ok(json_reply(StatusCode::OK, &session.response(&ran, fields)))
 }
 
 async fn get_info_bulk(
@@ -249,34 +256,51 @@ async fn get_info_bulk(
     base: String,
     body: Body,
 ) -> Result<warp::reply::Response, ApiError> {
-    let imports = id_list(&body, "import_containers")?;
-    let exports = id_list(&body, "export_containers")?;
+    let req: InfoBulkRequest = requests::parse(&body)?;
+    let imports = id_list(req.import_containers.as_deref(), "import_containers")?;
+    let exports = id_list(req.export_containers.as_deref(), "export_containers")?;
     if imports.is_empty() && exports.is_empty() {
         return Err(ApiError::missing(&[
             "import_containers",
             "export_containers",
         ]));
     }
-    let mut session = resolve(&ctx, &scope, &base, &body).await?;
+    let pregate = ctx
+        .sessions
+        .settings()
+        .portal
+        .texts
+        .pregate_milestone
+        .clone();
+    let mut session = resolve(&ctx, &scope, &base, &req.session).await?;
     let mut import_results = Vec::new();
     let mut export_results = Vec::new();
     // One container at a time on the session; one bad container never fails the batch.
     for id in &imports {
-        import_results.push(
-            match detail(&ctx, &mut session, &body, id, "bulk: timeline").await {
-                Ok((d, _)) => {
-                    let mut v = timeline_fields(&d);
-                    v["success"] = json!(true);
-                    v
-                }
-                Err(e) => json!({ "container_id": id, "success": false, "error": e.message }),
-            },
-        );
+        import_results.push(match detail(&ctx, &scope, &mut session, id).await {
+            Ok(ran) => {
+                let d = &ran.value;
+                let mut v = timeline_fields(d);
+                v["success"] = json!(true);
+                // The original's names, which its clients read to pick the move type.
+                v["pregate_status"] = json!(d.passed_pregate);
+                v["pregate_details"] = json!(match d.pregate(&pregate) {
+                    Some(m) if d.passed_pregate => format!("{} {}", m.milestone, m.date).trim().to_string(),
+                    Some(m) => format!("{}: {}", m.milestone, m.status),
+                    None => "no pregate milestone in the timeline".to_string(),
+                });
+                v
+            }
+            Err(e) => json!({
+                "container_id": id, "success": false, "error": e.message,
+                "pregate_status": null, "pregate_details": null, "timeline": [], "milestone_count": 0,
+            }),
+        });
     }
     for id in &exports {
-        export_results.push(match detail(&ctx, &mut session, &body, id, "bulk: booking number").await {
-            Ok((d, _)) => json!({ "container_id": id, "success": true, "booking_number": d.booking_number }),
-            Err(e) => json!({ "container_id": id, "success": false, "error": e.message }),
+        export_results.push(match detail(&ctx, &scope, &mut session, id).await {
+            Ok(ran) => json!({ "container_id": id, "success": true, "booking_number": ran.value.booking_number }),
+            Err(e) => json!({ "container_id": id, "success": false, "error": e.message, "booking_number": null }),
         });
     }
     let ok = |list: &[Value]| list.iter().filter(|r| r["success"] == true).count();
@@ -288,34 +312,31 @@ async fn get_info_bulk(
         "export_success": ok(&export_results),
         "export_failed": exports.len() - ok(&export_results),
     });
+    let message = format!(
+        "Processed {} import and {} export containers",
+        imports.len(),
+        exports.len()
+    );
     let fields = json!({
         "results": { "import_results": import_results, "export_results": export_results, "summary": summary },
+        "message": message,
     });
-    Ok(json_reply(StatusCode::OK, &session.response(&[], fields)))
+    let none = Ran {
+        value: (),
+        screenshots: Vec::new(),
+        bundle_url: None,
+    };
+    Ok(json_reply(StatusCode::OK, &session.response(&none, fields)))
 }
 
-/// A list of container numbers (strings), at most [`MAX_BULK`]; absent means empty.
-fn id_list(body: &Body, field: &str) -> Result<Vec<String>, ApiError> {
-    let bad = || {
-        ApiError::bad_request(format!(
+/// A list of container numbers, at most [`MAX_BULK`]; absent means empty.
+fn id_list(items: Option<&[String]>, field: &str) -> Result<Vec<String>, ApiError> {
+    let items = items.unwrap_or_default();
+    if items.len() > MAX_BULK {
+        return Err(ApiError::bad_request(format!(
             "{field} must be a list of at most {MAX_BULK} container numbers"
         ))
-        .with("invalid_fields", json!([field]))
-    };
-    match body.0.get(field) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) if items.len() <= MAX_BULK => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .ok_or_else(bad)
-                    .and_then(|s| container_id(s, field))
-            })
-            .collect(),
-        Some(_) => Err(bad()),
+        .with("invalid_fields", json!([field])));
     }
-}
-
-fn internal(message: String) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    items.iter().map(|s| container_id(s, field)).collect()
 }

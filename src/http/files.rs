@@ -32,13 +32,7 @@ async fn serve(ctx: &Ctx, name: &str) -> Result<warp::reply::Response, ApiError>
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "file not found"))?;
-    let content_type = if decoded.ends_with(".png") {
-        "image/png"
-    } else if decoded.ends_with(".json") {
-        "application/json"
-    } else {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    };
+    let content_type = crate::files::content_type(&decoded);
     let mut response = warp::reply::Response::new(bytes.into());
     let headers = response.headers_mut();
     headers.insert(

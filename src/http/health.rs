@@ -18,13 +18,16 @@ pub fn routes(
 fn health(ctx: &Ctx) -> warp::reply::Response {
     let (active, persistent) = ctx.sessions.counts();
     let draining = ctx.is_draining();
+    let max = ctx.sessions.settings().sessions.max_sessions;
     let body = json!({
         "status": if draining { "draining" } else { "healthy" },
         "service": "E-Modal Business Operations API",
         "version": env!("CARGO_PKG_VERSION"),
         "active_sessions": active,
         "persistent_sessions": persistent,
-        "max_sessions": ctx.sessions.settings().sessions.max_sessions,
+        "max_sessions": max,
+        // The original's spelling, which its operators' dashboards read.
+        "session_capacity": format!("{active}/{max}"),
         "timestamp": timefmt::iso(&chrono::Utc::now()),
     });
     let status = if draining {

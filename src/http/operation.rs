@@ -1,31 +1,70 @@
-//! Running one business operation for a request: find or create its session, run the
-//! operation on that session's browser, retry a read once across a restart, save debug
-//! screenshots, and shape the common response fields.
+//! One business request's session: find or create it, call a typed [`Sessions`] function on
+//! it (falling back to the request's credentials when its `session_id` is unknown), save
+//! debug screenshots and failure bundles as files, and shape the fields every business
+//! response carries.
+//!
+//! [`Sessions`]: crate::actors::Sessions
 
-use super::{Body, Ctx};
-use crate::actors::{DebugSpec, SessionError};
+use super::Ctx;
+use super::requests::{Credentials as SentCredentials, SessionRef};
+use crate::actors::SessionError;
+use crate::credentials::Credentials;
 use crate::error::ApiError;
-use crate::portal::{DriverError, Page};
+use crate::model::{Debug, Done, Screenshot};
 use serde_json::{Value, json};
-use std::sync::Arc;
+use warp::http::StatusCode;
 
 /// Which session a request uses.
 pub struct SessionUse {
     pub scope: String,
-    /// `http://<Host of the request>`, for absolute file URLs.
+    /// Base URL for the absolute file URLs this request hands out.
     pub base_url: String,
     pub session_id: String,
     pub is_new_session: bool,
     /// The id came from the client (so an unknown id may fall back to credentials).
     from_client: bool,
-    fell_back: bool,
+    credentials: Option<Credentials>,
+    debug: Option<Debug>,
 }
 
-/// The result of an operation and what the response must say about it.
-pub struct Ran<R> {
-    pub value: R,
-    /// Absolute URLs of the debug screenshots.
+/// What an operation produced, with its debug files already saved.
+pub struct Ran<T> {
+    pub value: T,
+    /// Absolute URLs of the debug screenshots, in step order.
     pub screenshots: Vec<String>,
+    /// A ZIP of the screenshots (the original's `debug_bundle_url`).
+    pub bundle_url: Option<String>,
+}
+
+/// The credentials a request sent: none, all three, or a 400 naming the missing ones.
+pub fn credentials(sent: &SentCredentials) -> Result<Option<Credentials>, ApiError> {
+    let SentCredentials {
+        username,
+        password,
+        captcha_api_key,
+    } = sent;
+    if username.is_none() && password.is_none() && captcha_api_key.is_none() {
+        return Ok(None);
+    }
+    match (username, password, captcha_api_key) {
+        (Some(u), Some(p), Some(k)) => Ok(Some(Credentials {
+            username: u.clone(),
+            password: p.clone(),
+            captcha_key: k.clone(),
+        })),
+        _ => {
+            let missing: Vec<&str> = [
+                ("username", username.is_none()),
+                ("password", password.is_none()),
+                ("captcha_api_key", captcha_api_key.is_none()),
+            ]
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(n, _)| *n)
+            .collect();
+            Err(ApiError::missing(&missing))
+        }
+    }
 }
 
 /// `session_id`, or `username` + `password` + `captcha_api_key` (get or create the
@@ -34,134 +73,128 @@ pub async fn resolve(
     ctx: &Ctx,
     scope: &str,
     base_url: &str,
-    body: &Body,
+    sent: &SessionRef,
 ) -> Result<SessionUse, ApiError> {
-    if let Some(id) = body.string("session_id")? {
-        return Ok(SessionUse {
-            scope: scope.to_string(),
-            base_url: base_url.to_string(),
-            session_id: id,
-            is_new_session: false,
-            from_client: true,
-            fell_back: false,
-        });
-    }
-    if !body.has_credentials() {
-        return Err(ApiError::bad_request(
-            "send session_id, or username + password + captcha_api_key to get or create a session",
-        )
-        .with("missing_fields", json!(["session_id"])));
-    }
-    let grant = ctx
-        .sessions
-        .get_session(scope, body.credentials()?, true)
-        .await?;
-    Ok(SessionUse {
+    let credentials = credentials(&sent.credentials)?;
+    let debug = sent.debug.unwrap_or(false).then(|| Debug {
+        label: sent.screenshot_label.clone(),
+    });
+    let mut session = SessionUse {
         scope: scope.to_string(),
         base_url: base_url.to_string(),
-        session_id: grant.session_id,
-        is_new_session: grant.is_new,
-        from_client: false,
-        fell_back: false,
-    })
+        session_id: String::new(),
+        is_new_session: false,
+        from_client: true,
+        credentials,
+        debug,
+    };
+    match &sent.session_id {
+        Some(id) => session.session_id = id.clone(),
+        None => {
+            if session.credentials.is_none() {
+                return Err(ApiError::bad_request(
+                    "send session_id, or username + password + captcha_api_key to get or create a session",
+                )
+                .with("missing_fields", json!(["session_id"])));
+            }
+            session.from_client = false;
+            session.log_in(ctx).await?;
+        }
+    }
+    Ok(session)
 }
 
 impl SessionUse {
-    /// Run `op` on this session. A read (`read = true`) whose session was lost mid-way
-    /// (Chrome died, the portal logged out) is retried once on the restarted session;
-    /// writes never are.
-    pub async fn run<R, F>(
-        &mut self,
-        ctx: &Ctx,
-        body: &Body,
-        step: &str,
-        read: bool,
-        container: Option<&str>,
-        op: F,
-    ) -> Result<Ran<R>, ApiError>
-    where
-        R: Send + 'static,
-        F: Fn(&mut Page) -> Result<R, DriverError> + Send + Sync + 'static,
-    {
-        let op = Arc::new(op);
-        let debug = if body.bool("debug", false)? {
-            Some(DebugSpec {
-                label: body.string("screenshot_label")?,
-                container: container.map(str::to_string),
-            })
-        } else {
-            None
-        };
-        let mut retried = false;
-        loop {
-            // A step that met a page it did not expect leaves a failure bundle (the page
-            // and what each profile strategy found there) for the operator.
-            let job = {
-                let op = op.clone();
-                move |page: &mut Page| match op(page) {
-                    Ok(v) => Ok(Ok(v)),
-                    Err(e) if e.wants_bundle() => {
-                        let bundle = crate::portal::capture_bundle(page, &e);
-                        Ok(Err((e, bundle)))
-                    }
-                    Err(e) => Err(e),
-                }
-            };
-            let outcome = ctx
-                .sessions
-                .run(&self.scope, &self.session_id, step, debug.clone(), job)
-                .await;
-            match outcome {
-                Ok((Err((error, bundle)), _)) => {
-                    let mut api = ApiError::from(error);
-                    match ctx.files.save("bundle", "json", bundle).await {
-                        Ok(name) => api = api.with("debug_bundle_url", json!(self.file_url(&name))),
-                        Err(e) => tracing::warn!(error = %e, "failure bundle not saved"),
-                    }
-                    return Err(api);
-                }
-                Ok((Ok(value), shots)) => {
-                    let mut screenshots = Vec::new();
-                    for shot in shots {
-                        let name = ctx
-                            .files
-                            .save("screenshot", "png", shot.png)
-                            .await
-                            .map_err(|e| {
-                                ApiError::new(
-                                    warp::http::StatusCode::INTERNAL_SERVER_ERROR,
-                                    e.to_string(),
-                                )
-                            })?;
-                        screenshots.push(self.file_url(&name));
-                    }
-                    return Ok(Ran { value, screenshots });
-                }
-                Err(SessionError::NotFound)
-                    if self.from_client && !self.fell_back && body.has_credentials() =>
-                {
-                    // An unknown (expired, closed) session id with credentials: use those.
-                    let grant = ctx
-                        .sessions
-                        .get_session(&self.scope, body.credentials()?, true)
-                        .await?;
-                    self.session_id = grant.session_id;
-                    self.is_new_session = grant.is_new;
-                    self.fell_back = true;
-                }
-                Err(SessionError::NotFound) => {
-                    return Err(ApiError::new(
-                        warp::http::StatusCode::NOT_FOUND,
-                        format!("session not found: {}", self.session_id),
-                    ));
-                }
-                Err(SessionError::Driver(e)) if read && !retried && e.needs_restart() => {
-                    tracing::info!(event = "request_retried", session_id = %self.session_id, step, reason = %e);
-                    retried = true;
-                }
-                Err(e) => return Err(e.into()),
-            }
+    async fn log_in(&mut self, ctx: &Ctx) -> Result<(), ApiError> {
+        let credentials = self.credentials.clone().expect("checked by the caller");
+        let grant = ctx
+            .sessions
+            .get_session(&self.scope, credentials, true)
+            .await?;
+        self.session_id = grant.session_id;
+        self.is_new_session = grant.is_new;
+        Ok(())
+    }
+
+    /// True when the session exists now (drafts are kept only for live sessions). An
+    /// unknown id with credentials falls back to the credentials' session.
+    pub async fn ensure_live(&mut self, ctx: &Ctx) -> Result<(), ApiError> {
+        if ctx.sessions.exists(&self.scope, &self.session_id).await {
+            return Ok(());
         }
+        if self.from_client && self.credentials.is_some() {
+            self.from_client = false;
+            return self.log_in(ctx).await;
+        }
+        Err(SessionError::NotFound.into())
+    }
+
+    /// Run `op` (a typed [`Sessions`](crate::actors::Sessions) call given the session id and
+    /// the debug settings) on this session.
+    pub async fn run<T, F, Fut>(&mut self, ctx: &Ctx, op: F) -> Result<Ran<T>, ApiError>
+    where
+        F: Fn(String, Option<Debug>) -> Fut,
+        Fut: Future<Output = Result<Done<T>, SessionError>>,
+    {
+        let outcome = match op(self.session_id.clone(), self.debug.clone()).await {
+            // An unknown (expired, closed) session id with credentials: use those, once.
+            Err(SessionError::NotFound) if self.from_client && self.credentials.is_some() => {
+                self.from_client = false;
+                self.log_in(ctx).await?;
+                op(self.session_id.clone(), self.debug.clone()).await
+            }
+            other => other,
+        };
+        match outcome {
+            Ok(done) => self.saved(ctx, done).await,
+            Err(SessionError::Operation {
+                fault,
+                message,
+                bundle: Some(bundle),
+            }) => {
+                let mut api = ApiError::from(SessionError::Operation {
+                    fault,
+                    message,
+                    bundle: None,
+                });
+                let entries = vec![("bundle.json".to_string(), bundle.0)];
+                match ctx.files.save_zip("bundle", entries).await {
+                    Ok(name) => api = api.with("debug_bundle_url", json!(self.file_url(&name))),
+                    Err(e) => tracing::warn!(error = %e, "failure bundle not saved"),
+                }
+                Err(api)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Save a debug request's screenshots, one by one and as a ZIP.
+    async fn saved<T>(&self, ctx: &Ctx, done: Done<T>) -> Result<Ran<T>, ApiError> {
+        let mut screenshots = Vec::new();
+        let mut bundle_url = None;
+        if !done.screenshots.is_empty() {
+            let mut entries = Vec::new();
+            for (i, Screenshot { step, png }) in done.screenshots.into_iter().enumerate() {
+                entries.push((format!("{:02}-{step}.png", i + 1), png.clone()));
+                let name = ctx
+                    .files
+                    .save("screenshot", "png", png)
+                    .await
+                    .map_err(internal)?;
+                screenshots.push(self.file_url(&name));
+            }
+            let name = ctx
+                .files
+                .save_zip("debug", entries)
+                .await
+                .map_err(internal)?;
+            bundle_url = Some(self.file_url(&name));
+        }
+        Ok(Ran {
+            value: done.value,
+            screenshots,
+            bundle_url,
+        })
     }
 
     pub fn file_url(&self, name: &str) -> String {
@@ -169,13 +202,21 @@ impl SessionUse {
     }
 
     /// The fields every business response carries.
-    pub fn response(&self, screenshots: &[String], mut fields: Value) -> Value {
+    pub fn response<T>(&self, ran: &Ran<T>, mut fields: Value) -> Value {
         fields["success"] = json!(true);
         fields["session_id"] = json!(self.session_id);
         fields["is_new_session"] = json!(self.is_new_session);
-        if !screenshots.is_empty() {
-            fields["screenshots"] = json!(screenshots);
+        if !ran.screenshots.is_empty() {
+            fields["screenshots"] = json!(ran.screenshots);
+        }
+        if let Some(url) = &ran.bundle_url {
+            fields["debug_bundle_url"] = json!(url);
         }
         fields
     }
+}
+
+pub fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        .with("error_code", json!("internal"))
 }

@@ -1,5 +1,7 @@
 //! Session endpoints: `POST /get_session`, `GET /sessions`, `DELETE /sessions/{id}`.
 
+use super::operation::credentials;
+use super::requests::{self, GetSessionRequest};
 use super::{Body, Ctx, auth, body, json_reply, respond, with_ctx};
 use crate::error::ApiError;
 use serde_json::json;
@@ -37,12 +39,34 @@ async fn get_session(
     scope: String,
     body: Body,
 ) -> Result<warp::reply::Response, ApiError> {
-    let credentials = body.credentials()?;
-    let keep_alive = body.bool("keep_alive", true)?;
+    let req: GetSessionRequest = requests::parse(&body)?;
+    let sent = requests::Credentials {
+        username: req.username,
+        password: req.password,
+        captcha_api_key: req.captcha_api_key,
+    };
+    let Some(credentials) = credentials(&sent)? else {
+        return Err(ApiError::missing(&[
+            "username",
+            "password",
+            "captcha_api_key",
+        ]));
+    };
+    let keep_alive = req.keep_alive.unwrap_or(true);
     let grant = ctx
         .sessions
         .get_session(&scope, credentials, keep_alive)
-        .await?;
+        .await
+        .map_err(|e| {
+            let api = ApiError::from(e);
+            // The original's 401 said what kind of failure it was in `details`.
+            if api.status == StatusCode::UNAUTHORIZED {
+                let kind = api.extra.get("error_code").cloned().unwrap_or_default();
+                api.with("details", kind)
+            } else {
+                api
+            }
+        })?;
     let message = match (grant.is_new, grant.keep_alive) {
         (true, true) => "New persistent session created",
         (true, false) => "New session created",

@@ -2,47 +2,11 @@
 //! to read its detail card and timeline.
 
 use super::{DriverError, Page};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// How far to scroll, in the reference's priority order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// Until this container's row is loaded.
-    Container(String),
-    /// Until at least this many rows are loaded.
-    Count(usize),
-    /// Until the grid loads nothing more.
-    All,
-    /// Only what the page shows before any scrolling.
-    FirstPage,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Grid {
-    /// Each row's values in `portal.container_columns` order.
-    pub rows: Vec<Vec<String>>,
-    pub scroll_cycles: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Milestone {
-    pub milestone: String,
-    pub date: String,
-    pub status: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ContainerDetail {
-    pub container_id: String,
-    /// Newest first.
-    pub timeline: Vec<Milestone>,
-    pub passed_pregate: bool,
-    pub booking_number: Option<String>,
-    /// Every label/value pair of the detail card.
-    pub fields: Vec<(String, String)>,
-}
+pub use crate::model::{ContainerDetail, Grid, Milestone, Target};
 
 const GRID: &str = include_str!("js/grid.js");
 const GRID_OPEN: &str = include_str!("js/grid_open.js");

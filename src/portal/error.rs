@@ -26,6 +26,9 @@ pub enum DriverError {
     /// The request itself cannot be carried out (bad value, missing option).
     #[error("{0}")]
     Invalid(String),
+    /// The portal profile lacks something the driver needs (a selector or text key).
+    #[error("portal profile: {0}")]
+    Config(String),
 }
 
 impl DriverError {

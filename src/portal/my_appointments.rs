@@ -4,6 +4,7 @@
 use super::appointments::AppointmentList;
 use super::options::wizard_ms;
 use super::{DriverError, Page};
+use crate::model::ListTarget;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -21,9 +22,12 @@ pub const LIST_KEYS: &[&str] = &[
 
 const APPOINTMENTS: &str = include_str!("js/appointments.js");
 
-/// Open My Appointments (through its loading route), load every row (the list grows as the
-/// window scrolls), select them all and read the table.
-pub fn my_appointments(page: &mut Page) -> Result<AppointmentList, DriverError> {
+/// Open My Appointments (through its loading route), load rows as far as `target` asks (the
+/// list grows as the window scrolls), select them all and read the table.
+pub fn my_appointments(
+    page: &mut Page,
+    target: &ListTarget,
+) -> Result<AppointmentList, DriverError> {
     page.step("open my appointments");
     let mut args = page.args(LIST_KEYS)?;
     args["loading_marks"] = json!(
@@ -57,14 +61,18 @@ pub fn my_appointments(page: &mut Page) -> Result<AppointmentList, DriverError> 
     if opened.state != "ok" {
         return Err(page.marker_error(&opened.state, "the My Appointments table"));
     }
-    page.step("load my appointments");
-    let mut load = op(&args, "load_all");
-    load["remaining_ms"] = json!(
-        page.remaining()
-            .saturating_sub(Duration::from_secs(2))
-            .as_millis() as u64
-    );
-    page.run_js_async::<usize>(APPOINTMENTS, &load)?;
+    if target.scroll {
+        page.step("load my appointments");
+        let mut load = op(&args, "load_all");
+        load["remaining_ms"] = json!(
+            page.remaining()
+                .saturating_sub(Duration::from_secs(2))
+                .as_millis() as u64
+        );
+        load["want_count"] = json!(target.count);
+        load["want_text"] = json!(target.appointment_id);
+        page.run_js_async::<usize>(APPOINTMENTS, &load)?;
+    }
 
     page.step("select all appointments");
     if !page.run_js_async::<bool>(APPOINTMENTS, &op(&args, "select_all"))? {
@@ -81,7 +89,11 @@ pub fn my_appointments(page: &mut Page) -> Result<AppointmentList, DriverError> 
         rows: Vec<Vec<String>>,
         selected: usize,
     }
-    let table: Table = page.run_js_async(APPOINTMENTS, &op(&args, "read"))?;
+    let mut table: Table = page.run_js_async(APPOINTMENTS, &op(&args, "read"))?;
+    if let Some(n) = target.count {
+        table.rows.truncate(n);
+        table.selected = table.selected.min(n);
+    }
     Ok(AppointmentList {
         columns: table.columns,
         rows: table.rows,

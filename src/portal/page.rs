@@ -94,13 +94,13 @@ impl Page {
 
     pub fn selector(&self, key: &str) -> Result<String, DriverError> {
         self.used.borrow_mut().insert(key.to_string());
-        self.profile.selector(key).map_err(DriverError::Invalid)
+        self.profile.selector(key).map_err(DriverError::Config)
     }
 
     /// A selector's ordered strategies.
     pub fn strategies(&self, key: &str) -> Result<Vec<String>, DriverError> {
         self.used.borrow_mut().insert(key.to_string());
-        self.profile.strategies(key).map_err(DriverError::Invalid)
+        self.profile.strategies(key).map_err(DriverError::Config)
     }
 
     /// Arguments for a script from `js/`: `sel` maps each of `keys` to its strategies, plus

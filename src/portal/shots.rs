@@ -7,11 +7,7 @@ use serde_json::json;
 const LABEL: &str = include_str!("js/label.js");
 
 /// A labelled screenshot taken for a `debug: true` request.
-#[derive(Debug, Clone)]
-pub struct Shot {
-    pub step: String,
-    pub png: Vec<u8>,
-}
+pub use crate::model::Screenshot as Shot;
 
 pub(super) struct DebugShots {
     pub label: String,

@@ -23,7 +23,11 @@ case 'load_all': {
     if (rows.length) rows[rows.length - 1].scrollIntoView({block: 'end'});
     window.dispatchEvent(new Event('scroll'));
   };
-  await loadMore(() => rowsNow().length, scrollDown, () => false, deadline);
+  /* A count or a row text to stop at (target_count, target_appointment_id). */
+  const want = (A.want_text || '').toLowerCase();
+  const done = () => (A.want_count && rowsNow().length >= A.want_count)
+    || (want && rowsNow().some(r => (r.innerText || '').toLowerCase().includes(want)));
+  await loadMore(() => rowsNow().length, scrollDown, done, deadline);
   window.scrollTo(0, 0);
   return rowsNow().length;
 }

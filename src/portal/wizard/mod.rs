@@ -118,7 +118,7 @@ impl Wizard {
             page.profile
                 .wizard_text(k)
                 .map(str::to_string)
-                .map_err(DriverError::Invalid)
+                .map_err(DriverError::Config)
         };
         let mut base = page.args(WIZARD_KEYS)?;
         let t = &page.profile.texts;
