@@ -178,6 +178,16 @@ pub fn chrome_version(path: &Path) -> Result<String, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("does not start ({e})"))?;
+    // Read on the side: the pipe never fills, and a child that leaves a descendant holding
+    // its stdout cannot block the start.
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        std::thread::spawn(move || {
+            let mut printed = String::new();
+            let _ = out.take(64 * 1024).read_to_string(&mut printed);
+            let _ = tx.send(printed);
+        });
+    }
     let deadline = Instant::now() + VERSION_TIMEOUT;
     let status = loop {
         match child.try_wait() {
@@ -196,12 +206,11 @@ pub fn chrome_version(path: &Path) -> Result<String, String> {
             }
         }
     };
-    // A version line fits the pipe's buffer, so reading after the exit cannot block.
-    let mut printed = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        let _ = out.read_to_string(&mut printed);
-    }
-    let printed = printed.trim().to_string();
+    let printed = rx
+        .recv_timeout(Duration::from_secs(1))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     if !status.success() {
         return Err(format!(
             "exited with {status} on --version; is it a Chrome or Chromium executable?"
