@@ -1,4 +1,8 @@
 //! `GET /files/{name}`: only files the service wrote, by their exact generated name.
+//!
+//! No bearer token: each name carries 128 random bits, so a file URL is a capability the
+//! response handed to its caller, and clients (the original's among them) download it with a
+//! plain GET.
 
 use super::Ctx;
 use crate::error::ApiError;
@@ -12,8 +16,7 @@ pub fn routes(
     warp::path("files")
         .and(warp::path::tail())
         .and(warp::get())
-        .and(super::auth::scope(ctx.tokens.clone()))
-        .then(move |tail: warp::path::Tail, _scope: String| {
+        .then(move |tail: warp::path::Tail| {
             let ctx = ctx.clone();
             async move { super::respond(serve(&ctx, tail.as_str()).await) }
         })

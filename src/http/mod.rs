@@ -126,18 +126,46 @@ fn with_ctx(ctx: Ctx) -> impl Filter<Extract = (Ctx,), Error = Rejection> + Clon
     })
 }
 
-/// `http://<Host of the request>`: file URLs must reach clients the way they reached us.
+/// The base of every URL the service hands out: `server.public_base_url` when set; else,
+/// with `server.trust_forwarded_headers`, what a proxy says in `X-Forwarded-Proto` and
+/// `X-Forwarded-Host`; else `http://<Host of the request>`, so URLs reach clients the way
+/// they reached us.
 fn base_url(ctx: &Ctx) -> impl Filter<Extract = (String,), Error = Rejection> + Clone + use<> {
     let fallback = ctx.local_base.clone();
-    warp::header::optional::<String>("host").map(move |host: Option<String>| {
-        host.filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-        })
-        .map(|h| format!("http://{h}"))
-        .unwrap_or_else(|| fallback.clone())
-    })
+    let server = &ctx.sessions.settings().server;
+    let public = server.public_base_url.clone();
+    let trust = server.trust_forwarded_headers;
+    warp::header::optional::<String>("host")
+        .and(warp::header::optional::<String>("x-forwarded-host"))
+        .and(warp::header::optional::<String>("x-forwarded-proto"))
+        .map(
+            move |host: Option<String>, fwd_host: Option<String>, fwd_proto: Option<String>| {
+                if !public.is_empty() {
+                    return public.clone();
+                }
+                let valid = |h: &String| {
+                    !h.is_empty()
+                        && h.len() <= 255
+                        && h.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+                };
+                let (host, proto) = if trust {
+                    // A proxy chain lists the client-facing value first.
+                    let first = |v: Option<String>| {
+                        v.and_then(|v| v.split(',').next().map(|s| s.trim().to_string()))
+                    };
+                    let proto = first(fwd_proto)
+                        .filter(|p| p == "http" || p == "https")
+                        .unwrap_or_else(|| "http".into());
+                    (first(fwd_host).filter(valid).or(host), proto)
+                } else {
+                    (host, "http".to_string())
+                };
+                host.filter(valid)
+                    .map(|h| format!("{proto}://{h}"))
+                    .unwrap_or_else(|| fallback.clone())
+            },
+        )
 }
 
 /// The filters every business endpoint starts with: POST at `path`, context, caller's scope,
