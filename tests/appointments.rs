@@ -348,5 +348,45 @@ async fn each_after_submit_behaviour_books_exactly_once() {
         let after = t.free_slots(TERMINAL, MOVE).await;
         assert!(!after.contains(&slot), "{slot} is still free");
     }
+
+    // My Appointments as far as the client asks (the original's target modes).
+    let (status, all) = t.post("/get_appointments", json!({"session_id": id})).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["total_appointments"], cases.len(), "{all}");
+    let (status, two) = t
+        .post(
+            "/get_appointments",
+            json!({"session_id": id, "target_count": "2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{two}");
+    assert_eq!(two["total_appointments"], 2, "{two}");
+    assert_eq!(
+        two["appointments"],
+        json!(all["appointments"].as_array().unwrap()[..2])
+    );
+    let first_row = all["appointments"][0].as_object().unwrap();
+    let wanted = first_row
+        .values()
+        .filter_map(Value::as_str)
+        .find(|v| v.len() >= 6)
+        .unwrap()
+        .to_string();
+    let (status, found) = t
+        .post(
+            "/get_appointments",
+            json!({"session_id": id, "target_appointment_id": wanted}),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["target_found"], true, "{found}");
+    let (status, bad) = t
+        .post(
+            "/get_appointments",
+            json!({"session_id": id, "target_count": 0}),
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    assert_eq!(bad["invalid_fields"], json!(["target_count"]));
     t.shutdown_clean().await;
 }
