@@ -16,6 +16,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --no-fail-fast "$@"
 fi
+# /openapi.json is valid OpenAPI and the server answers as it says (schemathesis); a small
+# example count keeps this under a minute once its venv (under target/) exists.
+MAX_EXAMPLES="${FUZZ_EXAMPLES:-20}" scripts/fuzz.sh
 # Nothing a test started may outlive the suite.
 if pgrep -f -- '--user-data-dir=.*/(data|profiles)/' >/dev/null 2>&1; then
   echo "Chrome processes left behind by the tests:" >&2
