@@ -292,7 +292,13 @@ impl Session {
         }
         let timeout = Duration::from_secs(self.args.settings.sessions.operation_timeout);
         let name = op.name();
-        let label = debug.map(|d| d.label.unwrap_or_else(|| self.args.shared.username.clone()));
+        let label = debug.map(|d| {
+            let label = d.label.unwrap_or_else(|| self.args.shared.username.clone());
+            match d.note {
+                Some(note) => format!("{label} | {note}"),
+                None => label,
+            }
+        });
         let result = browser
             .run(name, timeout, move |page| {
                 super::operations::perform(page, &op, label.as_deref())

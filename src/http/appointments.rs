@@ -307,6 +307,7 @@ async fn check_appointments(
         Ok(v) => v,
         Err(missing) => return Err(ask_for(&ctx, &scope, &mut session, &merged, missing).await),
     };
+    session.annotate(merged.wizard.vm_email.as_deref());
     let ran = session
         .run(&ctx, |id, debug| {
             let (sessions, scope, visit) = (ctx.sessions.clone(), scope.clone(), visit.clone());
@@ -385,7 +386,8 @@ async fn make_appointment(
     // way, and its outcome is kept under the idempotency key for the client's retry.
     let book = {
         let (ctx, scope, session) = (ctx.clone(), scope.clone(), merged.session.clone());
-        async move { book(&ctx, &scope, &base, &session, visit, time).await }
+        let note = merged.wizard.vm_email.clone();
+        async move { book(&ctx, &scope, &base, &session, visit, time, note).await }
     };
     let (mut result, replay) = match &key {
         None => (tokio::spawn(book).await.map_err(internal)??, false),
@@ -425,8 +427,10 @@ async fn book(
     sent: &SessionRef,
     visit: Visit,
     time: String,
+    note: Option<String>,
 ) -> Result<Value, ApiError> {
     let mut session = resolve(ctx, scope, base, sent).await?;
+    session.annotate(note.as_deref());
     let ran = session
         .run(ctx, |id, debug| {
             let (sessions, scope) = (ctx.sessions.clone(), scope.to_string());

@@ -78,6 +78,7 @@ pub async fn resolve(
     let credentials = credentials(&sent.credentials)?;
     let debug = sent.debug.unwrap_or(false).then(|| Debug {
         label: sent.screenshot_label.clone(),
+        note: None,
     });
     let mut session = SessionUse {
         scope: scope.to_string(),
@@ -195,6 +196,14 @@ impl SessionUse {
             screenshots,
             bundle_url,
         })
+    }
+
+    /// Add `note` to the label on this request's debug screenshots (the original wrote a
+    /// check's `vm_email` there).
+    pub fn annotate(&mut self, note: Option<&str>) {
+        if let Some(debug) = self.debug.as_mut() {
+            debug.note = note.map(str::to_string);
+        }
     }
 
     pub fn file_url(&self, name: &str) -> String {

@@ -90,6 +90,8 @@ pub struct Done<T> {
 pub struct Debug {
     /// Defaults to the session's username.
     pub label: Option<String>,
+    /// Written after the label (a check's `vm_email`, as the original did).
+    pub note: Option<String>,
 }
 
 /// What the page showed when a step failed: the page's HTML and what each profile strategy
