@@ -179,6 +179,14 @@ async fn make_appointment_books_once_per_idempotency_key() {
     assert_eq!(again["idempotent_replay"], true);
     assert_eq!(t.sandbox_stats().await["appointments_booked"], 1);
 
+    // The same key for another booking: a conflict, not the first booking's answer.
+    let mut other = request.clone();
+    other["appointment_time"] = slots[2].clone();
+    let (status, body) = t.post("/make_appointment", other).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error_code"], "idempotency_key_reused");
+    assert_eq!(t.sandbox_stats().await["appointments_booked"], 1);
+
     // Without a time: phase 3 is missing.
     let mut no_time = import_request(&id, &data);
     no_time["idempotency_key"] = json!("dispatch-43");

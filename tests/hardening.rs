@@ -274,3 +274,25 @@ async fn raw_http(base: &str, request: &str) -> String {
     stream.read_to_end(&mut answer).await.unwrap();
     String::from_utf8_lossy(&answer).into_owned()
 }
+
+/// A method a path does not take answers 405 with the methods it does take (RFC 9110).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wrong_method_names_the_allowed_ones() {
+    let mut t = support::start(&[]).await;
+    for (method, path, allow) in [
+        (Method::GET, "/check_appointments", "POST"),
+        (Method::PUT, "/sessions", "GET"),
+        (Method::POST, "/sessions/session_0123", "DELETE"),
+        (Method::DELETE, "/health", "GET"),
+    ] {
+        let r = t
+            .http
+            .request(method.clone(), format!("{}{path}", t.api))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405, "{method} {path}");
+        assert_eq!(r.headers()["allow"], allow, "{method} {path}");
+    }
+    t.shutdown_clean().await;
+}

@@ -96,9 +96,36 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         .unify()
         .or(openapi::routes())
         .unify();
-    api.recover(recover)
-        .unify()
+    warp::path::full()
+        .and(api.recover(recover).unify())
+        .map(allow_header)
         .with(warp::log::custom(log_request))
+}
+
+/// A 405 says which methods the path takes (RFC 9110 requires `Allow`): the recovery above
+/// only sees the rejection, not the path.
+fn allow_header(
+    path: warp::path::FullPath,
+    mut response: warp::reply::Response,
+) -> warp::reply::Response {
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let path = path.as_str();
+        let allow = if path.starts_with("/sessions/") {
+            "DELETE"
+        } else if path == "/sessions"
+            || path == "/health"
+            || path == "/openapi.json"
+            || path.starts_with("/files/")
+        {
+            "GET"
+        } else {
+            "POST"
+        };
+        response
+            .headers_mut()
+            .insert(warp::http::header::ALLOW, allow.parse().expect("static"));
+    }
+    response
 }
 
 /// Turn a handler's result into a response.

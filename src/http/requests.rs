@@ -6,9 +6,6 @@
 //! shapes, ranges, which wizard fields a move needs) is the handlers' work. They also feed
 //! `/openapi.json` (their doc comments become the field descriptions).
 
-// Until every handler reads its body through these types (issue 10, item 2).
-#![allow(dead_code)]
-
 mod lenient;
 #[cfg(test)]
 mod tests;

@@ -76,9 +76,9 @@ impl From<Failure> for ApiError {
 impl From<BookError> for ApiError {
     fn from(e: BookError) -> ApiError {
         match e {
-            // 422 as the IETF Idempotency-Key draft asks for a key reused with another payload.
+            // A conflict with the booking the key already stands for.
             BookError::KeyReuse => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::CONFLICT,
                 "idempotency_key was already used for a booking with other fields; use a new \
                  key for a new booking",
             )

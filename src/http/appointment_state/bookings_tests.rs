@@ -154,7 +154,7 @@ async fn the_same_key_for_other_fields_is_refused() {
         .book_once("s", "k", 2, ready(&calls, json!("c")))
         .await;
     assert_eq!(after.unwrap_err(), BookError::KeyReuse);
-    assert_eq!(ApiError::from(BookError::KeyReuse).status.as_u16(), 422);
+    assert_eq!(ApiError::from(BookError::KeyReuse).status.as_u16(), 409);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
