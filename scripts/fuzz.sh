@@ -83,6 +83,7 @@ echo "server exit code: $code"
 [ "$code" -eq 0 ] || status=1
 if pgrep -f -- "--user-data-dir=$work/data" >/dev/null; then echo "FAIL: Chrome left running"; status=1; fi
 if [ -n "$(ls -A "$work/data/profiles" 2>/dev/null)" ]; then echo "FAIL: profiles left"; status=1; fi
-grep -c '"level":"ERROR"\|ERROR' "$work/stderr.log" | sed 's/^/error log lines: /' || true
+echo "error log lines: $(grep -c 'ERROR' "$work/stderr.log" || true)"
+grep 'ERROR' "$work/stderr.log" | head -5 || true
 rm -rf "$work"
 exit $status
