@@ -166,12 +166,15 @@ pub async fn serve_with_sandbox(mut settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM. Installed before anything starts serving: a SIGTERM that arrives
-/// between "the port answers" and "the handler exists" would otherwise kill the process with
-/// the default action, leaving every Chrome behind.
+/// Ctrl-C, SIGTERM or SIGQUIT start a graceful shutdown; SIGHUP is logged and ignored (there
+/// is nothing to reload, and its default action would kill the process at once, leaving every
+/// Chrome behind). Installed before anything starts serving: a signal that arrives between
+/// "the port answers" and "the handler exists" would otherwise take its default action.
 pub struct ShutdownSignal {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
 }
 
 impl ShutdownSignal {
@@ -180,14 +183,25 @@ impl ShutdownSignal {
         Ok(ShutdownSignal {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
+            quit: signal(SignalKind::quit())?,
+            hangup: signal(SignalKind::hangup())?,
         })
     }
 
-    /// Wait for the first of the two signals.
+    /// Wait for a signal that means "shut down".
     pub async fn recv(mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => {},
-            _ = self.terminate.recv() => {},
+        loop {
+            let name = tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+                _ = self.quit.recv() => "SIGQUIT",
+                _ = self.hangup.recv() => {
+                    tracing::info!(event = "signal_ignored", signal = "SIGHUP", "SIGHUP ignored: settings are read only at start; send SIGTERM to stop");
+                    continue;
+                }
+            };
+            tracing::info!(event = "shutdown_signal", signal = name);
+            return;
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::config::LogSettings;
 use std::ffi::OsStr;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::field::MakeExt;
 
 /// Install the global subscriber. `RUST_LOG`, when set, wins over `log.filter`.
 pub fn init(settings: &LogSettings) {
@@ -33,8 +34,38 @@ pub fn init(settings: &LogSettings) {
     let _ = if settings.format == "json" {
         builder.json().flatten_event(true).try_init()
     } else {
-        builder.try_init()
+        // Values come from clients and pages (usernames, URLs, dialog texts): a newline or an
+        // escape sequence in one must not forge a log line or repaint the terminal.
+        let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+            let raw = format!("{value:?}");
+            let text = escape_controls(&raw);
+            if field.name() == "message" {
+                write!(w, "{text}")
+            } else {
+                write!(w, "{field}={text}")
+            }
+        })
+        .delimited(" ");
+        builder.fmt_fields(fields).try_init()
     };
+}
+
+/// Control characters spelled out (`\n`, `\u{1b}`), everything else as it is.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
 }
 
 /// Colour codes only for a person at a terminal: a file, a pipe or a log shipper gets plain
@@ -47,6 +78,15 @@ pub fn colour_wanted(stderr_is_terminal: bool, no_color: Option<&OsStr>) -> bool
 mod tests {
     use super::colour_wanted;
     use std::ffi::OsStr;
+
+    #[test]
+    fn control_characters_are_spelled_out() {
+        assert_eq!(super::escape_controls("demo"), "demo");
+        assert_eq!(
+            super::escape_controls("x\n2026 INFO event=\"login_succeeded\"\u{1b}[2J"),
+            "x\\n2026 INFO event=\"login_succeeded\"\\u{1b}[2J"
+        );
+    }
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {

@@ -32,6 +32,11 @@ fn free_port() -> u16 {
 
 /// `emodal-api --config <file> sandbox` with its own ports and data directory.
 fn spawn(dir: &Path, extra: &str) -> Service {
+    spawn_logging(dir, extra, "json")
+}
+
+/// [`spawn`] with `log.format` = `format`.
+fn spawn_logging(dir: &Path, extra: &str, format: &str) -> Service {
     let (api_port, portal_port) = (free_port(), free_port());
     let data_dir = dir.join("data");
     let config = dir.join("settings.toml");
@@ -39,7 +44,7 @@ fn spawn(dir: &Path, extra: &str) -> Service {
         &config,
         format!(
             "[server]\nport = {api_port}\napi_tokens = [\"{TOKEN}\"]\n\
-             [log]\nformat = \"json\"\nfilter = \"debug,headless_chrome=debug,hyper=info,reqwest=info,warp=info,ractor=info,html5ever=info\"\n\
+             [log]\nformat = \"{format}\"\nfilter = \"debug,headless_chrome=debug,hyper=info,reqwest=info,warp=info,ractor=info,html5ever=info\"\n\
              [chrome]\ndata_dir = \"{}\"\nliveness_interval = 1\n\
              [sandbox]\nport = {portal_port}\ncaptcha_solve_delay_ms = 50\n{extra}\n\
              [[sandbox.accounts]]\nusername = \"dispatch7\"\npassword = \"{PASSWORD}\"\n",
@@ -349,4 +354,62 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// SIGHUP's default action would kill the service on the spot and orphan every Chrome: it is
+/// logged and ignored. SIGQUIT shuts down like SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sighup_is_ignored_and_sigquit_drains() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut svc = spawn(dir.path(), "");
+    svc.ready().await;
+    let id = svc.session().await;
+    svc.signal(libc::SIGHUP);
+    wait_until("the SIGHUP to be logged", Duration::from_secs(10), || {
+        svc.logs().contains("signal_ignored")
+    })
+    .await;
+    let (status, body) = svc
+        .post(
+            "/get_containers",
+            json!({"session_id": id, "format": "json", "target_count": 2}),
+        )
+        .await;
+    assert_eq!(status, 200, "still serving after SIGHUP: {body}");
+    assert_eq!(chrome_pids_under(&svc.data_dir).len(), 1);
+    svc.signal(libc::SIGQUIT);
+    let code = tokio::task::block_in_place(|| svc.wait_exit(Duration::from_secs(15)));
+    assert_eq!(code, Some(0));
+    assert!(chrome_pids_under(&svc.data_dir).is_empty());
+    assert!(svc.profiles().is_empty(), "{:?}", svc.profiles());
+    assert!(svc.logs().contains("shutdown_complete"));
+}
+
+/// A username is the client's text: a newline and escape sequences in it must not forge a log
+/// line or repaint an operator's terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_forged_log_line_in_a_username_stays_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut svc = spawn_logging(dir.path(), "", "text");
+    svc.ready().await;
+    let forged = "mallory\n2026-01-01T00:00:00Z  INFO emodal_api: event=\"login_succeeded\" username=admin\u{1b}[2J";
+    let (status, body) = svc
+        .post(
+            "/get_session",
+            json!({"username": forged, "password": "nope", "captcha_api_key": CAPTCHA_KEY}),
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    svc.signal(libc::SIGTERM);
+    tokio::task::block_in_place(|| svc.wait_exit(Duration::from_secs(15)));
+    let logs = svc.logs();
+    assert!(
+        logs.contains("mallory\\n2026"),
+        "the username is logged, escaped: {logs}"
+    );
+    assert!(!logs.contains('\u{1b}'), "no escape byte reaches the log");
+    assert!(
+        !logs.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+        "no forged line: {logs}"
+    );
 }
