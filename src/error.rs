@@ -87,6 +87,9 @@ impl From<SessionError> for ApiError {
             SessionError::NotFound => (S::BAD_REQUEST, "session_not_found", None),
             SessionError::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down", Some(5)),
             SessionError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
+            SessionError::PortalUnreachable(_) => {
+                (S::SERVICE_UNAVAILABLE, "portal_unreachable", Some(60))
+            }
             SessionError::Operation { fault, .. } => match fault {
                 Fault::Client => (S::BAD_REQUEST, "rejected_by_portal", None),
                 Fault::Missing => (S::NOT_FOUND, "not_found", None),
@@ -94,6 +97,7 @@ impl From<SessionError> for ApiError {
                 Fault::Timeout => (S::GATEWAY_TIMEOUT, "timeout", None),
                 Fault::Restarting => (S::SERVICE_UNAVAILABLE, "session_restarting", Some(5)),
                 Fault::Config => (S::INTERNAL_SERVER_ERROR, "configuration", None),
+                Fault::Unavailable => (S::SERVICE_UNAVAILABLE, "portal_unavailable", Some(30)),
             },
         };
         let mut api = ApiError::new(status, message).with("error_code", json!(code));

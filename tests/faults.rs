@@ -8,6 +8,108 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use support::*;
 
+/// A portal that is down is not a broken session: the session waits (state `waiting`,
+/// requests answered 503 at once), keeps its Chrome and cookies, and serves again once the
+/// portal is back, with no new login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_portal_outage_is_waited_out_without_a_new_login() {
+    let mut t = start(&[
+        ("sessions.session_refresh_interval", "1"),
+        ("sessions.max_restarts", "1"),
+        ("sessions.restart_backoff_initial_ms", "200"),
+        ("sessions.restart_backoff_max_ms", "1000"),
+    ])
+    .await;
+    let id = t.demo_session().await;
+    let logins = t.sandbox_stats().await["logins_ok"].clone();
+    t.sandbox_post("/__sandbox/outage", json!({"seconds": 8}))
+        .await;
+    eventually("the session waiting", Duration::from_secs(20), || async {
+        t.session(&id).await.filter(|r| r["state"] == "waiting")
+    })
+    .await;
+    let (status, body) = t
+        .post(
+            "/get_containers",
+            json!({"session_id": id, "format": "json", "target_count": 3}),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error_code"], "portal_unavailable", "{body}");
+    let row = eventually(
+        "the session ready again",
+        Duration::from_secs(30),
+        || async { t.session(&id).await.filter(|r| r["state"] == "ready") },
+    )
+    .await;
+    assert_eq!(row["restarts"], 0, "{row}");
+    assert_eq!(t.sandbox_stats().await["logins_ok"], logins, "no new login");
+    let (status, body) = t
+        .post(
+            "/get_containers",
+            json!({"session_id": id, "format": "json", "target_count": 3}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    t.shutdown_clean().await;
+}
+
+/// An outage longer than `sessions.outage_patience` drops the session (portal_unreachable)
+/// and leaves no Chrome behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outage_beyond_patience_drops_the_session() {
+    let mut t = start(&[
+        ("sessions.session_refresh_interval", "1"),
+        ("sessions.outage_patience", "3"),
+        ("sessions.restart_backoff_initial_ms", "200"),
+        ("sessions.restart_backoff_max_ms", "1000"),
+    ])
+    .await;
+    let id = t.demo_session().await;
+    t.sandbox_post("/__sandbox/outage", json!({"seconds": 3600}))
+        .await;
+    eventually("the session dropped", Duration::from_secs(30), || async {
+        t.session(&id).await.is_none().then_some(())
+    })
+    .await;
+    wait_until("no Chrome left", Duration::from_secs(10), || {
+        t.chrome_pids().is_empty()
+    })
+    .await;
+    t.sandbox_post("/__sandbox/outage", json!({"seconds": 0}))
+        .await;
+    t.shutdown_clean().await;
+}
+
+/// A Chrome that hangs while idle (here: stopped) is noticed by the liveness probe within
+/// `chrome.probe_timeout` and the session restarted; it does not stay "ready" until a request
+/// fails minutes later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopped_chrome_is_noticed_and_the_session_restarted() {
+    let mut t = start(&[
+        ("chrome.probe_timeout", "2"),
+        ("chrome.liveness_interval", "1"),
+    ])
+    .await;
+    let id = t.demo_session().await;
+    let victim = t.chrome_pids()[0];
+    unsafe { libc::kill(victim as i32, libc::SIGSTOP) };
+    let row = t.restarted_once(&id).await;
+    assert_eq!(row["session_id"], id);
+    wait_until("the stopped Chrome gone", Duration::from_secs(30), || {
+        !t.chrome_pids().contains(&victim)
+    })
+    .await;
+    let (status, body) = t
+        .post(
+            "/get_containers",
+            json!({"session_id": id, "format": "json", "target_count": 3}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    t.shutdown_clean().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chrome_killed_mid_read_is_retried_or_clearly_retryable() {
     let mut t = start(&[("sandbox.render_delay_ms", "800")]).await;

@@ -296,3 +296,86 @@ async fn a_wrong_method_names_the_allowed_ones() {
     }
     t.shutdown_clean().await;
 }
+
+/// Only logins that really start count towards `login.max_attempts`: ones refused for
+/// capacity never reached the portal, and ones an outage failed never put the account at risk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refused_and_outage_failed_logins_are_not_counted() {
+    let mut t = start(&[
+        ("login.max_attempts", "2"),
+        ("login.window", "600"),
+        ("sessions.max_sessions", "1"),
+        ("sessions.login_timeout", "30"),
+    ])
+    .await;
+    let other = json!({"username": "demo2", "password": "demo2-password", "captcha_api_key": KEY});
+    let first = t.demo_session().await;
+    for _ in 0..4 {
+        let (status, body) = t.post("/get_session", other.clone()).await;
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["error_code"], "at_capacity", "{body}");
+    }
+    let (status, _) = t.delete(&format!("/sessions/{first}")).await;
+    assert_eq!(status, 200);
+
+    // The portal is down: these logins fail, and are not held against the credentials.
+    t.sandbox_post("/__sandbox/outage", json!({"seconds": 3600}))
+        .await;
+    for _ in 0..3 {
+        let (status, body) = t.post("/get_session", other.clone()).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error_code"], "portal_unavailable", "{body}");
+    }
+    t.sandbox_post("/__sandbox/outage", json!({"seconds": 0}))
+        .await;
+    let (status, body) = t.post("/get_session", other.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    t.shutdown_clean().await;
+}
+
+/// At capacity, eviction takes an idle regular session of the caller's own token only: one
+/// token cannot push out another's sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eviction_never_takes_another_tokens_session() {
+    let mut t = start(&[
+        ("server.api_tokens", "token-alpha,token-beta"),
+        ("sessions.max_sessions", "1"),
+    ])
+    .await;
+    let regular = |user: &str, pass: &str| json!({"username": user, "password": pass, "captcha_api_key": KEY, "keep_alive": false});
+    let (status, alpha) = t
+        .call_as(
+            Some("token-alpha"),
+            Method::POST,
+            "/get_session",
+            Some(regular(USER, PASS)),
+        )
+        .await;
+    assert_eq!(status, 200, "{alpha}");
+    let (status, body) = t
+        .call_as(
+            Some("token-beta"),
+            Method::POST,
+            "/get_session",
+            Some(regular("demo2", "demo2-password")),
+        )
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error_code"], "at_capacity");
+    let (status, listed) = t
+        .call_as(Some("token-alpha"), Method::GET, "/sessions", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["sessions"][0]["session_id"], alpha["session_id"]);
+    // The same token may replace its own idle regular session.
+    let (status, body) = t
+        .call_as(
+            Some("token-alpha"),
+            Method::POST,
+            "/get_session",
+            Some(regular("demo2", "demo2-password")),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    t.shutdown_clean().await;
+}

@@ -204,11 +204,13 @@ async fn session_that_keeps_failing_is_dropped() {
     let mut t = start(&[
         ("sessions.session_refresh_interval", "1"),
         ("sessions.max_restarts", "2"),
+        ("sessions.outage_patience", "5"),
         ("chrome.call_timeout", "3"),
     ])
     .await;
     let id = t.demo_session().await;
-    // The portal goes down and logs everyone out: every restart's login fails.
+    // The portal goes down and logs everyone out: every restart's login fails. An outage does
+    // not use up max_restarts; the session is dropped once it outlasts outage_patience.
     t.sandbox_post("/__sandbox/outage", json!({"seconds": 120}))
         .await;
     t.sandbox_post("/__sandbox/logout_all", json!({})).await;
@@ -218,11 +220,12 @@ async fn session_that_keeps_failing_is_dropped() {
         || async { t.session(&id).await.is_none().then_some(()) },
     )
     .await;
-    wait_until("no Chrome left", Duration::from_secs(10), || {
-        t.chrome_pids().is_empty()
-    })
+    wait_until(
+        "no Chrome and no profile left",
+        Duration::from_secs(10),
+        || t.chrome_pids().is_empty() && t.profile_dirs().is_empty(),
+    )
     .await;
-    assert!(t.profile_dirs().is_empty());
     t.sandbox_post("/__sandbox/outage", json!({"seconds": 0}))
         .await;
     t.shutdown_clean().await;

@@ -21,6 +21,8 @@ pub enum Fault {
     Timeout,
     /// The session's Chrome or portal login died; it is being restarted: 503, retry.
     Restarting,
+    /// The portal is down or unreachable; the session waits for it: 503, retry later.
+    Unavailable,
     /// The service's own configuration is wrong (a profile key the driver needs is
     /// missing): 500.
     Config,
@@ -61,6 +63,8 @@ pub enum SessionError {
         /// What the page showed, when the step met a page it did not expect.
         bundle: Option<FailureBundle>,
     },
+    #[error("the portal has been unreachable for {0} s; the session was dropped")]
+    PortalUnreachable(u64),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -70,7 +74,20 @@ impl SessionError {
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
-            SessionError::BadCredentials | SessionError::CaptchaAccount(_)
+            SessionError::BadCredentials
+                | SessionError::CaptchaAccount(_)
+                | SessionError::PortalUnreachable(_)
+        )
+    }
+
+    /// The portal is down or unreachable: not a broken session.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Operation {
+                fault: Fault::Unavailable,
+                ..
+            }
         )
     }
 
@@ -131,6 +148,7 @@ impl From<DriverError> for SessionError {
             DriverError::NotFound(_) => Fault::Missing,
             DriverError::Invalid(_) => Fault::Client,
             DriverError::Config(_) => Fault::Config,
+            DriverError::Unavailable(_) => Fault::Unavailable,
         };
         SessionError::Operation {
             fault,

@@ -120,6 +120,8 @@ struct Entry {
     /// When recent restarts happened, for `max_restarts` within `restart_window`.
     restarts: VecDeque<Instant>,
     ever_ready: bool,
+    /// Since when (re)logins have found the portal down, and how many in a row.
+    outage: Option<(Instant, u32)>,
 }
 
 impl Actor for SessionManager {
@@ -270,12 +272,15 @@ impl Registry {
             let _ = reply.send(Err(e));
             return;
         }
-        if self.by_id.len() >= self.settings.sessions.max_sessions && !self.evict_one() {
+        if self.by_id.len() >= self.settings.sessions.max_sessions && !self.evict_one(&scope) {
             let _ = reply.send(Err(SessionError::AtCapacity(
                 self.settings.sessions.max_sessions,
             )));
             return;
         }
+        // Only a login that is really started counts towards the limit: one refused above
+        // (rate or capacity) never reached the portal.
+        self.record_login(&key);
         let id = new_session_id();
         let shared = Arc::new(SessionShared::new(
             id.clone(),
@@ -293,6 +298,7 @@ impl Registry {
             lease_waiters: Vec::new(),
             restarts: VecDeque::new(),
             ever_ready: false,
+            outage: None,
         };
         self.by_key.insert(key, id.clone());
         self.by_id.insert(id.clone(), entry);
@@ -300,7 +306,7 @@ impl Registry {
     }
 
     /// Login protection: refuse credentials E-Modal rejected within `login.window`, and more
-    /// than `login.max_attempts` new logins per window. Counts this login when admitted.
+    /// than `login.max_attempts` new logins per window. Records nothing: see `record_login`.
     fn admit_login(&mut self, key: &str) -> Result<(), SessionError> {
         let window = Duration::from_secs(self.settings.login.window);
         let now = Instant::now();
@@ -333,8 +339,23 @@ impl Registry {
                 .max(1);
             return Err(SessionError::TooManyLogins(wait));
         }
-        recent.push_back(now);
         Ok(())
+    }
+
+    fn record_login(&mut self, key: &str) {
+        self.logins
+            .entry(key.to_string())
+            .or_default()
+            .push_back(Instant::now());
+    }
+
+    /// A first login that failed for a reason other than the portal's verdict on the
+    /// password (the portal or the captcha service unreachable, a timeout, a dead browser)
+    /// does not count towards the limit: the account was never at risk.
+    fn forget_login(&mut self, key: &str) {
+        if let Some(recent) = self.logins.get_mut(key) {
+            recent.pop_back();
+        }
     }
 
     /// Start the actor for `id`'s current incarnation.
@@ -362,12 +383,15 @@ impl Registry {
     }
 
     /// Make room by closing the least recently used regular session that is idle.
-    fn evict_one(&mut self) -> bool {
+    /// Close the least recently used idle regular session of `scope` (never another token's:
+    /// one token must not push out another's sessions).
+    fn evict_one(&mut self, scope: &str) -> bool {
         let victim = self
             .by_id
             .values()
             .filter(|e| {
-                !e.shared.keep_alive()
+                e.scope == scope
+                    && !e.shared.keep_alive()
                     && !e.shared.busy()
                     && e.shared.state() == SessionState::Ready
             })
@@ -394,12 +418,24 @@ impl Registry {
             return;
         };
         match (&entry.actor, entry.shared.state()) {
-            (Some(actor), SessionState::Ready) => {
+            // A session waiting for the portal takes requests: they answer 503 at once
+            // rather than queue for as long as the outage lasts.
+            (Some(actor), SessionState::Ready | SessionState::Waiting) => {
                 let lease = SessionLease {
                     actor: actor.clone(),
                     shared: entry.shared.clone(),
                 };
                 let _ = reply.send(Ok(lease));
+            }
+            // Between logins while the portal is down: say so now, not when it is back.
+            (None, SessionState::Waiting) => {
+                let _ = reply.send(Err(SessionError::Operation {
+                    fault: super::Fault::Unavailable,
+                    message:
+                        "the portal is unavailable; the session is waiting for it to come back"
+                            .into(),
+                    bundle: None,
+                }));
             }
             _ => entry.lease_waiters.push(reply),
         }
@@ -435,6 +471,7 @@ impl Registry {
             return;
         };
         entry.ever_ready = true;
+        entry.outage = None;
         entry.shared.set_state(SessionState::Ready);
         for (reply, is_new) in entry.grant_waiters.drain(..) {
             let _ = reply.send(Ok(entry.shared.grant(is_new, timeout)));
@@ -466,6 +503,10 @@ impl Registry {
         else {
             return;
         };
+        if let SessionError::PortalUnreachable(_) = error {
+            self.drop_session(id, "portal_unreachable", &error);
+            return;
+        }
         if error.is_permanent() {
             if error == SessionError::BadCredentials {
                 let key = entry.key.clone();
@@ -477,7 +518,37 @@ impl Registry {
         if !entry.ever_ready {
             // Nobody has used this session yet and its caller is waiting: answer now
             // rather than retry behind their back.
+            let key = entry.key.clone();
+            self.forget_login(&key);
             self.drop_session(id, "first login failed", &error);
+            return;
+        }
+        if error.is_outage() {
+            // A portal that is down is not a broken session: wait for it with backoff, not
+            // counted against max_restarts, for at most outage_patience.
+            let (since, attempts) = entry.outage.get_or_insert((Instant::now(), 0));
+            *attempts += 1;
+            let (waited, attempt) = (since.elapsed(), *attempts);
+            if waited >= Duration::from_secs(settings.sessions.outage_patience) {
+                let gone = SessionError::PortalUnreachable(waited.as_secs());
+                self.drop_session(id, "portal_unreachable", &gone);
+                return;
+            }
+            entry.shared.set_state(SessionState::Waiting);
+            if let Some(actor) = entry.actor.take() {
+                actor.stop(Some("portal unavailable".into()));
+            }
+            let backoff = backoff(&settings, attempt);
+            tracing::warn!(
+                event = "session_waiting",
+                session_id = %id,
+                attempt,
+                waited_s = waited.as_secs(),
+                backoff_ms = backoff.as_millis() as u64,
+                reason = %error,
+            );
+            let (id, incarnation) = (id.to_string(), entry.incarnation);
+            myself.send_after(backoff, move || ManagerMsg::Restart { id, incarnation });
             return;
         }
         let window = Duration::from_secs(settings.sessions.restart_window);
@@ -630,7 +701,7 @@ impl Registry {
 }
 
 /// Exponential backoff with jitter: initial * 2^(attempt-1), capped, times 0.5..1.5.
-fn backoff(settings: &Settings, attempt: u32) -> Duration {
+pub(super) fn backoff(settings: &Settings, attempt: u32) -> Duration {
     let s = &settings.sessions;
     let base = s
         .restart_backoff_initial_ms

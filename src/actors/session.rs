@@ -19,9 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// How long the page may take to answer a liveness probe.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
-
 pub struct SessionActor;
 
 pub enum SessionMsg {
@@ -64,6 +61,8 @@ pub struct Session {
     liveness_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<SessionMsg>>>>,
     /// A failure was reported; the manager will stop this actor. Ignore further ticks.
     failed: bool,
+    /// Since when refreshes have found the portal down, and how many in a row.
+    outage: Option<(std::time::Instant, u32)>,
 }
 
 impl Actor for SessionActor {
@@ -85,6 +84,7 @@ impl Actor for SessionActor {
             expiry_timer: None,
             liveness_timer: None,
             failed: false,
+            outage: None,
         })
     }
 
@@ -105,7 +105,7 @@ impl Actor for SessionActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             SessionMsg::Start => state.start(&myself).await,
-            SessionMsg::RefreshTick(generation) => state.refresh(generation).await,
+            SessionMsg::RefreshTick(generation) => state.refresh(&myself, generation).await,
             SessionMsg::LivenessTick => {
                 state.check_liveness().await;
                 state.arm_liveness(&myself);
@@ -204,7 +204,7 @@ impl Session {
         Ok(url)
     }
 
-    async fn refresh(&mut self, generation: u64) {
+    async fn refresh(&mut self, myself: &ActorRef<SessionMsg>, generation: u64) {
         if self.failed || generation != self.generation {
             return;
         }
@@ -212,14 +212,38 @@ impl Session {
         let call = Duration::from_secs(self.args.settings.chrome.call_timeout);
         match browser.run("refresh", call, portal::check_logged_in).await {
             Ok(url) => {
+                if let Some((since, _)) = self.outage.take() {
+                    tracing::info!(event = "portal_back", session_id = %self.id(), waited_s = since.elapsed().as_secs());
+                    self.args.shared.set_state(SessionState::Ready);
+                }
                 tracing::info!(event = "refresh_succeeded", session_id = %self.id());
                 self.args.shared.refreshed(url);
             }
+            Err(DriverError::Unavailable(why)) => self.wait_for_portal(myself, generation, &why),
             Err(error) => {
                 tracing::warn!(event = "refresh_failed", session_id = %self.id(), error = %error);
                 self.report_failure(error.into());
             }
         }
+    }
+
+    /// The portal is down: the Chrome and its cookies are fine, so keep them and look again
+    /// with backoff, up to `sessions.outage_patience`; only then give the session up.
+    fn wait_for_portal(&mut self, myself: &ActorRef<SessionMsg>, generation: u64, why: &str) {
+        let settings = &self.args.settings;
+        let (since, attempts) = self.outage.get_or_insert((std::time::Instant::now(), 0));
+        *attempts += 1;
+        let waited = since.elapsed();
+        if waited >= Duration::from_secs(settings.sessions.outage_patience) {
+            tracing::warn!(event = "refresh_failed", session_id = %self.id(), error = %why, waited_s = waited.as_secs());
+            self.report_failure(SessionError::PortalUnreachable(waited.as_secs()));
+            return;
+        }
+        let wait = super::manager::backoff(settings, *attempts);
+        tracing::warn!(event = "portal_unavailable", session_id = %self.id(), error = %why, waited_s = waited.as_secs(), retry_in_ms = wait.as_millis() as u64);
+        self.args.shared.set_state(SessionState::Waiting);
+        // Dropped if the refresh timer is re-armed (a request got through) meanwhile.
+        myself.send_after(wait, move || SessionMsg::RefreshTick(generation));
     }
 
     /// Between requests (the tick waits in the mailbox behind any running one): is Chrome's
@@ -236,15 +260,18 @@ impl Session {
             self.report_failure(error.into());
             return;
         }
+        let probe_timeout = Duration::from_secs(self.args.settings.chrome.probe_timeout.max(1));
         match browser
-            .run("liveness check", PROBE_TIMEOUT, |page| page.probe())
+            .run("liveness check", probe_timeout, |page| page.probe())
             .await
         {
-            Err(error) if error.needs_restart() => {
+            // A crashed renderer or closed tab, or a page that did not answer within
+            // `chrome.probe_timeout` (a hung or stopped browser: left alone it would stay
+            // "ready" and fail the next request minutes later).
+            Err(error) if error.needs_restart() || matches!(error, DriverError::Timeout { .. }) => {
                 tracing::warn!(event = "page_unresponsive", session_id = %self.id(), error = %error);
-                self.report_failure(error.into());
+                self.report_failure(DriverError::Browser(error.to_string()).into());
             }
-            // A slow answer on a busy machine is not a dead page: the next probe asks again.
             Err(error) => {
                 tracing::debug!(session_id = %self.id(), error = %error, "liveness probe")
             }
@@ -307,6 +334,9 @@ impl Session {
         match result {
             Ok(Ok(done)) => {
                 // Every page the operation loaded kept the portal session alive.
+                if self.outage.take().is_some() {
+                    self.args.shared.set_state(SessionState::Ready);
+                }
                 self.arm_timers(myself);
                 Ok(done)
             }

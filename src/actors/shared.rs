@@ -14,6 +14,8 @@ pub enum SessionState {
     Starting,
     Ready,
     Restarting,
+    /// Logged in, but the portal is down: refreshes retry with backoff, requests get 503.
+    Waiting,
     Closing,
 }
 

@@ -74,6 +74,8 @@ pub struct SessionSettings {
     pub login_timeout: u64,
     pub operation_timeout: u64,
     pub max_queue: usize,
+    /// Seconds a session waits for a portal that is down before it is dropped.
+    pub outage_patience: u64,
     pub secret: Secret,
 }
 
@@ -93,6 +95,8 @@ pub struct ChromeSettings {
     pub call_timeout: u64,
     pub idle_browser_timeout: u64,
     pub liveness_interval: u64,
+    /// Seconds a liveness probe may take; a page that does not answer is stuck.
+    pub probe_timeout: u64,
     /// Scheduling niceness of every Chrome process (0 keeps the service's own).
     pub nice: i32,
 }

@@ -26,6 +26,10 @@ pub enum DriverError {
     /// The request itself cannot be carried out (bad value, missing option).
     #[error("{0}")]
     Invalid(String),
+    /// The portal cannot be reached or answers server errors (down, in maintenance): the
+    /// session itself is fine and waits for the portal to come back.
+    #[error("the portal is unavailable: {0}")]
+    Unavailable(String),
     /// The portal profile lacks something the driver needs (a selector or text key).
     #[error("portal profile: {0}")]
     Config(String),

@@ -334,6 +334,10 @@ impl Page {
         self.mark_document()?;
         let reply = self.call("Page.navigate", json!({"url": url}), false)?;
         match reply["errorText"].as_str() {
+            // The network says the portal is not there (refused, reset, no route, no name).
+            Some(error) if UNREACHABLE.iter().any(|e| error.contains(e)) => Err(
+                DriverError::Unavailable(format!("{url} cannot be reached ({error})")),
+            ),
             Some(error) if !error.is_empty() => Err(DriverError::unexpected(
                 &self.step,
                 format!("the page at {url} to load ({error})"),
@@ -370,13 +374,11 @@ impl Page {
                 &self.step,
                 format!("{expected}, got the portal's 403 Forbidden page (non-US address?)"),
             ),
-            other => DriverError::unexpected(
-                &self.step,
-                format!(
-                    "{expected}, got HTTP {} (portal down or in maintenance)",
-                    other.trim_start_matches("http_")
-                ),
-            ),
+            other => DriverError::Unavailable(format!(
+                "{expected}, got HTTP {} at step '{}' (portal down or in maintenance)",
+                other.trim_start_matches("http_"),
+                self.step
+            )),
         }
     }
 }
@@ -384,3 +386,16 @@ impl Page {
 fn compose(body: &str, args: &Value) -> String {
     format!("const A = {args};\n{LIB}\n{body}")
 }
+
+/// Navigation errors that mean the portal is not reachable, not that it answered wrongly.
+const UNREACHABLE: &[&str] = &[
+    "ERR_CONNECTION_REFUSED",
+    "ERR_CONNECTION_RESET",
+    "ERR_CONNECTION_CLOSED",
+    "ERR_CONNECTION_TIMED_OUT",
+    "ERR_TIMED_OUT",
+    "ERR_ADDRESS_UNREACHABLE",
+    "ERR_NAME_NOT_RESOLVED",
+    "ERR_INTERNET_DISCONNECTED",
+    "ERR_EMPTY_RESPONSE",
+];

@@ -22,7 +22,8 @@ pub struct ErrorBody {
     pub error: String,
     /// A stable name for the kind of error, e.g. `session_not_found` (unknown or expired
     /// session id: log in again), `bad_credentials`, `at_capacity`, `session_busy`,
-    /// `session_restarting`, `timeout`, `portal_error`, `too_many_drafts`.
+    /// `session_restarting`, `portal_unavailable` (the portal is down; the session waits for
+    /// it), `timeout`, `portal_error`, `idempotency_key_reused`. The README lists them all.
     pub error_code: Option<String>,
     /// Fields the request must add (400).
     pub missing_fields: Option<Vec<String>>,
@@ -130,6 +131,8 @@ pub enum SessionState {
     Starting,
     Ready,
     Restarting,
+    /// Logged in, waiting for a portal that is down (requests answer 503).
+    Waiting,
     Closing,
 }
 
