@@ -43,12 +43,9 @@ impl Application {
         let draining = ctx.draining.clone();
         let in_flight = ctx.in_flight.clone();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let server = warp::serve(http::routes(ctx))
-            .incoming(listener)
-            .graceful(async {
-                let _ = stop_rx.await;
-            });
-        let server = tokio::spawn(server.run());
+        let server = tokio::spawn(http::serve(listener, ctx, settings.server.clone(), async {
+            let _ = stop_rx.await;
+        }));
         tracing::info!(%addr, "API listening");
         Ok(Application {
             addr,

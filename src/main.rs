@@ -58,6 +58,7 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = emodal_api::config::Settings::load(cli.config.as_deref())?;
     emodal_api::telemetry::init(&settings.log);
+    raise_open_files_limit();
     // A wrong chrome.path would otherwise show only at the first login, as a 502.
     if !matches!(cli.command, Command::SandboxPortal { .. }) {
         let version = settings.check_chrome()?;
@@ -71,6 +72,32 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::SandboxPortal { port } => {
             emodal_api::sandbox::run_standalone(settings, port).await
+        }
+    }
+}
+
+/// Each connection, Chrome socket and profile file is a descriptor: raise the soft limit to
+/// the hard one (often 1,024 vs 1,048,576) so `server.max_connections` is what limits.
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain libc calls on a struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let before = limit.rlim_cur;
+        if before < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                tracing::info!(
+                    from = before,
+                    to = limit.rlim_cur,
+                    "open-files limit raised"
+                );
+            }
         }
     }
 }

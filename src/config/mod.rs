@@ -51,6 +51,12 @@ pub struct ServerSettings {
     pub public_base_url: String,
     /// Believe `X-Forwarded-Proto` / `X-Forwarded-Host` (behind a reverse proxy only).
     pub trust_forwarded_headers: bool,
+    /// Seconds a connection may take to send a request head (and may sit idle between
+    /// keep-alive requests).
+    pub header_read_timeout: u64,
+    /// Open connections at most, and from one client address at most.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,9 +11,11 @@ mod health;
 mod openapi;
 mod operation;
 mod requests;
+mod server;
 mod sessions;
 
 pub use body::Body;
+pub use server::serve;
 
 use crate::actors::Sessions;
 use crate::error::ApiError;

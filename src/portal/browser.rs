@@ -349,7 +349,10 @@ pub fn process_alive(pid: u32) -> bool {
                 .and_then(|(_, rest)| rest.trim_start().chars().next());
             !matches!(state, Some('Z') | Some('X') | None)
         }
-        Err(_) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        // Anything else (too many open files, say) is our own trouble, not a dead Chrome:
+        // restarting sessions would only make it worse.
+        Err(_) => true,
     }
 }
 

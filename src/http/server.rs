@@ -1,0 +1,137 @@
+//! The HTTP server loop: warp's filters as a service, behind the limits a public service
+//! needs against slow or greedy clients. warp's own `serve` has none: a client that opened
+//! connections and never finished a request head held a file descriptor each, for ever.
+//!
+//! - a connection must deliver each request head within `server.header_read_timeout`, also
+//!   between keep-alive requests, so an idle or trickling connection is closed;
+//! - at most `server.max_connections` open connections, and `server.max_connections_per_ip`
+//!   from one address; over a cap a connection is closed at once, before any byte is read.
+
+use super::Ctx;
+use crate::config::ServerSettings;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Serve the API on `listener` until `shutdown` resolves; then stop accepting and wait for
+/// the open connections to finish the requests they are in.
+pub async fn serve(
+    listener: TcpListener,
+    ctx: Ctx,
+    settings: ServerSettings,
+    shutdown: impl Future<Output = ()>,
+) {
+    let service = warp::service(super::routes(ctx));
+    let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+    let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+    let header_timeout = Duration::from_secs(settings.header_read_timeout.max(1));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut refused = Refusals::default();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of descriptors, most likely: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            refused.note("max_connections", settings.max_connections);
+            continue;
+        };
+        let Some(peer_slot) = PeerSlot::take(&per_ip, peer.ip(), settings.max_connections_per_ip)
+        else {
+            refused.note("max_connections_per_ip", settings.max_connections_per_ip);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(service.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that hangs up or times out is routine, not an error.
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+            drop((permit, peer_slot));
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// One connection counted against its address, given back on drop.
+struct PeerSlot {
+    ip: IpAddr,
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PeerSlot {
+    fn take(
+        counts: &Arc<Mutex<HashMap<IpAddr, usize>>>,
+        ip: IpAddr,
+        limit: usize,
+    ) -> Option<PeerSlot> {
+        let mut map = counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_default();
+        if *n >= limit.max(1) {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot {
+            ip,
+            counts: counts.clone(),
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Refused connections, logged at most once a minute (an attack must not flood the log).
+#[derive(Default)]
+struct Refusals {
+    since_log: u64,
+    last_log: Option<Instant>,
+}
+
+impl Refusals {
+    fn note(&mut self, cap: &'static str, limit: usize) {
+        self.since_log += 1;
+        if self
+            .last_log
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+        {
+            tracing::warn!(
+                event = "connections_refused",
+                cap,
+                limit,
+                refused = self.since_log,
+                "connection closed at once: over a connection cap"
+            );
+            self.since_log = 0;
+            self.last_log = Some(Instant::now());
+        }
+    }
+}
