@@ -23,6 +23,8 @@ pub struct Application {
     manager: JoinHandle<()>,
     sweeper: JoinHandle<()>,
     drain_timeout: Duration,
+    /// `<data_dir>/profiles`, for the last-resort clean-up at shutdown.
+    profiles: std::path::PathBuf,
 }
 
 impl Application {
@@ -57,6 +59,7 @@ impl Application {
             manager,
             sweeper,
             drain_timeout: Duration::from_secs(settings.server.drain_timeout),
+            profiles: settings.profiles_dir(),
         })
     }
 
@@ -104,6 +107,22 @@ impl Application {
         }
         self.sweeper.abort();
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.manager).await;
+        if crate::portal::live_browsers() > 0 {
+            // A browser that would not close in its grace period: kill what still runs under
+            // our data directory and remove its profile and scratch directories, as the next
+            // start would, so nothing outlives this exit.
+            let profiles = self.profiles.clone();
+            let cleaned =
+                tokio::task::spawn_blocking(move || crate::cleanup::clean_leftovers(&profiles))
+                    .await
+                    .unwrap_or_default();
+            tracing::warn!(
+                event = "shutdown_cleanup",
+                processes_killed = cleaned.processes_killed,
+                directories_removed = cleaned.directories_removed,
+                "browsers that did not close in time were killed"
+            );
+        }
         tracing::info!(
             event = "shutdown_complete",
             browsers_left = crate::portal::live_browsers()

@@ -37,13 +37,18 @@ fn spawn(dir: &Path, extra: &str) -> Service {
 
 /// [`spawn`] with `log.format` = `format`.
 fn spawn_logging(dir: &Path, extra: &str, format: &str) -> Service {
+    spawn_with(dir, "", extra, format)
+}
+
+/// [`spawn`] with more `[server]` settings and `log.format` = `format`.
+fn spawn_with(dir: &Path, server: &str, extra: &str, format: &str) -> Service {
     let (api_port, portal_port) = (free_port(), free_port());
     let data_dir = dir.join("data");
     let config = dir.join("settings.toml");
     std::fs::write(
         &config,
         format!(
-            "[server]\nport = {api_port}\napi_tokens = [\"{TOKEN}\"]\n\
+            "[server]\nport = {api_port}\napi_tokens = [\"{TOKEN}\"]\n{server}\n\
              [log]\nformat = \"{format}\"\nfilter = \"debug,headless_chrome=debug,hyper=info,reqwest=info,warp=info,ractor=info,html5ever=info\"\n\
              [chrome]\ndata_dir = \"{}\"\nliveness_interval = 1\n\
              [sandbox]\nport = {portal_port}\ncaptcha_solve_delay_ms = 50\n{extra}\n\
@@ -412,4 +417,40 @@ async fn a_forged_log_line_in_a_username_stays_escaped() {
         !logs.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
         "no forged line: {logs}"
     );
+}
+
+/// A request that outlasts `server.drain_timeout` is not waited for: its session is killed,
+/// and its Chrome, profile and scratch directory are still gone when the process exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_longer_than_the_drain_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut svc = spawn_with(
+        dir.path(),
+        "drain_timeout = 1",
+        "render_delay_ms = 3000",
+        "json",
+    );
+    svc.ready().await;
+    let id = svc.session().await;
+    let slow = {
+        let api = svc.api.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("{api}/get_containers"))
+                .bearer_auth(TOKEN)
+                .json(&json!({"session_id": id, "format": "json"}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    svc.signal(libc::SIGTERM);
+    let code = tokio::task::block_in_place(|| svc.wait_exit(Duration::from_secs(30)));
+    assert_eq!(code, Some(0));
+    let _ = slow.await;
+    assert!(chrome_pids_under(&svc.data_dir).is_empty());
+    assert!(svc.profiles().is_empty(), "{:?}", svc.profiles());
+    assert!(scratch_dirs(&id).is_empty(), "{:?}", scratch_dirs(&id));
 }

@@ -723,8 +723,15 @@ async fn end_actor(actor: Option<ActorRef<SessionMsg>>, logging_in: bool, limit:
     let Some(actor) = actor else { return };
     if logging_in {
         let _ = actor.kill_and_wait(Some(Duration::from_secs(5))).await;
-    } else {
-        let _ = actor.stop_and_wait(Some("closed".into()), limit).await;
+    } else if actor
+        .stop_and_wait(Some("closed".into()), limit)
+        .await
+        .is_err()
+    {
+        // Still inside a long request: kill it. Its BrowserHandle's drop kills Chrome, which
+        // ends the request, and the browser thread removes the profile.
+        tracing::warn!(session = %actor.get_id(), "session did not stop in time; killing it");
+        let _ = actor.kill_and_wait(Some(Duration::from_secs(5))).await;
     }
 }
 
