@@ -91,6 +91,12 @@ pub fn new_session_id() -> String {
     format!("session_{bits:032x}")
 }
 
+/// The scope a bearer token's sessions live in: a digest naming the token (never the token).
+pub fn token_scope(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&Sha256::digest(token.as_bytes())[..12])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,7 @@ impl From<SessionError> for ApiError {
             SessionError::Upstream(_) => (S::BAD_GATEWAY, "upstream", None),
             SessionError::LoginTimeout(_) => (S::GATEWAY_TIMEOUT, "login_timeout", None),
             SessionError::AtCapacity(_) => (S::TOO_MANY_REQUESTS, "at_capacity", Some(30)),
+            SessionError::OverQuota(_) => (S::TOO_MANY_REQUESTS, "over_quota", Some(30)),
             SessionError::LoginRefused(wait) => (S::UNAUTHORIZED, "login_refused", Some(*wait)),
             SessionError::TooManyLogins(wait) => {
                 (S::TOO_MANY_REQUESTS, "too_many_logins", Some(*wait))

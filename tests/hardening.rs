@@ -379,3 +379,45 @@ async fn eviction_never_takes_another_tokens_session() {
     assert_eq!(status, 200, "{body}");
     t.shutdown_clean().await;
 }
+
+/// `server.token_quotas`: a token at its quota gets 429 `over_quota` (or replaces its own idle
+/// regular session), while another token still has room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_token_at_its_quota_does_not_take_the_others_room() {
+    let mut t = start(&[
+        ("server.api_tokens", "token-alpha,token-beta"),
+        ("server.token_quotas", "1"),
+        ("sessions.max_sessions", "4"),
+    ])
+    .await;
+    let session = |user: &str, pass: &str| json!({"username": user, "password": pass, "captcha_api_key": KEY});
+    let (status, body) = t
+        .call_as(
+            Some("token-alpha"),
+            Method::POST,
+            "/get_session",
+            Some(session(USER, PASS)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = t
+        .call_as(
+            Some("token-alpha"),
+            Method::POST,
+            "/get_session",
+            Some(session("demo2", "demo2-password")),
+        )
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error_code"], "over_quota", "{body}");
+    let (status, body) = t
+        .call_as(
+            Some("token-beta"),
+            Method::POST,
+            "/get_session",
+            Some(session("demo2", "demo2-password")),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    t.shutdown_clean().await;
+}

@@ -44,6 +44,10 @@ pub enum SessionError {
     )]
     AtCapacity(usize),
     #[error(
+        "this API token already holds its quota of {0} sessions; close one (DELETE /sessions/{{id}}) or retry later"
+    )]
+    OverQuota(usize),
+    #[error(
         "E-Modal rejected this password recently; the same credentials are refused for {0} more seconds so the portal account is not locked"
     )]
     LoginRefused(u64),

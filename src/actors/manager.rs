@@ -103,6 +103,8 @@ pub struct Registry {
     logins: HashMap<String, VecDeque<Instant>>,
     /// When E-Modal last rejected each credential key's password.
     rejected: HashMap<String, Instant>,
+    /// Most sessions per token scope (`server.token_quotas`); absent: no quota.
+    quotas: HashMap<String, usize>,
     shutting_down: bool,
 }
 
@@ -135,6 +137,7 @@ impl Actor for SessionManager {
         args: ManagerArgs,
     ) -> Result<Registry, ActorProcessingErr> {
         Ok(Registry {
+            quotas: quotas(&args.settings),
             profile: Arc::new(args.settings.portal.clone()),
             settings: args.settings,
             keyer: args.keyer,
@@ -271,6 +274,13 @@ impl Registry {
         if let Err(e) = self.admit_login(&key) {
             let _ = reply.send(Err(e));
             return;
+        }
+        if let Some(&quota) = self.quotas.get(&scope) {
+            let held = self.by_id.values().filter(|e| e.scope == scope).count();
+            if held >= quota && !self.evict_one(&scope) {
+                let _ = reply.send(Err(SessionError::OverQuota(quota)));
+                return;
+            }
         }
         if self.by_id.len() >= self.settings.sessions.max_sessions && !self.evict_one(&scope) {
             let _ = reply.send(Err(SessionError::AtCapacity(
@@ -741,4 +751,22 @@ pub async fn wait_for_browsers(limit: Duration) {
     while crate::portal::live_browsers() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `server.token_quotas` by token scope.
+fn quotas(settings: &Settings) -> HashMap<String, usize> {
+    let server = &settings.server;
+    server
+        .api_tokens
+        .iter()
+        .enumerate()
+        .filter_map(|(i, token)| {
+            let quota = match server.token_quotas.as_slice() {
+                [] => return None,
+                [one] => *one,
+                many => *many.get(i)?,
+            };
+            (quota > 0).then(|| (crate::credentials::token_scope(token.expose()), quota))
+        })
+        .collect()
 }

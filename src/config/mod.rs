@@ -45,6 +45,9 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub api_tokens: Vec<Secret>,
+    /// Most sessions each token may hold, in `api_tokens` order; one value applies to every
+    /// token; empty (or 0) means no quota.
+    pub token_quotas: Vec<usize>,
     pub drain_timeout: u64,
     /// The scheme, host and path prefix of every URL the service hands out, without a
     /// trailing slash; empty: derived from each request's Host.
@@ -222,6 +225,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("server.api_tokens")
+                    .with_list_parse_key("server.token_quotas")
                     .try_parsing(true),
             );
         Settings::finish(builder, sources)
@@ -242,7 +246,7 @@ impl Settings {
         for (key, value) in overrides {
             sources.add_override(key);
             // Lists are written comma-separated, as in the environment.
-            builder = if *key == "server.api_tokens" {
+            builder = if *key == "server.api_tokens" || *key == "server.token_quotas" {
                 let items: Vec<String> = value
                     .split(',')
                     .filter(|t| !t.is_empty())

@@ -39,7 +39,7 @@ fn check(tokens: &[Secret], header: Option<&str>) -> Result<String, ApiError> {
         let digest_a = Sha256::digest(token.expose().as_bytes());
         let digest_b = Sha256::digest(presented.as_bytes());
         if bool::from(digest_a.as_slice().ct_eq(digest_b.as_slice())) {
-            matched = Some(hex::encode(&digest_a[..12]));
+            matched = Some(crate::credentials::token_scope(token.expose()));
         }
     }
     matched.ok_or_else(|| unauthorized("invalid API token"))
