@@ -76,6 +76,9 @@ impl From<SessionError> for ApiError {
             SessionError::BadCredentials => (S::UNAUTHORIZED, "bad_credentials", None),
             SessionError::CaptchaAccount(_) => (S::PAYMENT_REQUIRED, "captcha_account", None),
             SessionError::Upstream(_) => (S::BAD_GATEWAY, "upstream", None),
+            SessionError::CaptchaUnavailable(_) => {
+                (S::BAD_GATEWAY, "captcha_unavailable", Some(30))
+            }
             SessionError::LoginTimeout(_) => (S::GATEWAY_TIMEOUT, "login_timeout", None),
             SessionError::AtCapacity(_) => (S::TOO_MANY_REQUESTS, "at_capacity", Some(30)),
             SessionError::OverQuota(_) => (S::TOO_MANY_REQUESTS, "over_quota", Some(30)),

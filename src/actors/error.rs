@@ -37,6 +37,10 @@ pub enum SessionError {
     /// The captcha service or the portal failed the login.
     #[error("{0}")]
     Upstream(String),
+    /// The captcha service cannot be reached or answers nonsense: an outage, like the
+    /// portal's.
+    #[error("{0}")]
+    CaptchaUnavailable(String),
     #[error("login did not finish within {0} s")]
     LoginTimeout(u64),
     #[error(
@@ -91,7 +95,7 @@ impl SessionError {
             SessionError::Operation {
                 fault: Fault::Unavailable,
                 ..
-            }
+            } | SessionError::CaptchaUnavailable(_)
         )
     }
 
@@ -132,6 +136,7 @@ impl From<CaptchaError> for SessionError {
     fn from(e: CaptchaError) -> Self {
         match e {
             CaptchaError::Account(_) => SessionError::CaptchaAccount(e.to_string()),
+            CaptchaError::Service(_) => SessionError::CaptchaUnavailable(e.to_string()),
             other => SessionError::Upstream(other.to_string()),
         }
     }
