@@ -185,6 +185,11 @@ async fn make_appointment_books_once_per_idempotency_key() {
     let (status, body) = t.post("/make_appointment", other).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error_code"], "idempotency_key_reused");
+    assert_eq!(
+        body["first_request"]["appointment_time"],
+        json!(slot),
+        "{body}"
+    );
     assert_eq!(t.sandbox_stats().await["appointments_booked"], 1);
 
     // Without a time: phase 3 is missing.

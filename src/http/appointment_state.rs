@@ -9,7 +9,7 @@
 mod bookings;
 mod drafts;
 
-pub use bookings::{BookError, Booking, Failure};
+pub use bookings::{BookError, Booking, Failure, Fingerprint};
 pub use drafts::DraftRefused;
 
 use bookings::Bookings;
@@ -121,7 +121,7 @@ impl AppointmentState {
         &self,
         scope: &str,
         key: &str,
-        fingerprint: u64,
+        fingerprint: Fingerprint,
         book: F,
     ) -> Result<Booking, BookError>
     where

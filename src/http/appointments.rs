@@ -6,6 +6,7 @@
 //! `current_phase` and the missing names; sending that id again with just those fields
 //! resumes where it stopped.
 
+use super::appointment_state::Fingerprint;
 use super::operation::{SessionUse, internal, resolve};
 use super::requests::{
     self, CheckAppointmentsRequest, GetAppointmentsRequest, MakeAppointmentRequest, SessionRef,
@@ -381,7 +382,7 @@ async fn make_appointment(
         }
     };
     let time = merged.wizard.appointment_time.clone().unwrap_or_default();
-    let fingerprint = fingerprint(&visit, &time);
+    let fingerprint = fingerprint(&visit, &time, &merged.session);
     // The booking runs in a task of its own: a client that hangs up does not stop it half
     // way, and its outcome is kept under the idempotency key for the client's retry.
     let book = {
@@ -408,15 +409,34 @@ async fn make_appointment(
     Ok(json_reply(StatusCode::OK, &result))
 }
 
-/// What identifies a booking request, so one idempotency key cannot book two things.
-fn fingerprint(visit: &Visit, time: &str) -> u64 {
+/// What identifies a booking request, so one idempotency key cannot book two things: the
+/// visit, the time and the session or account it was sent for (the key is already bound to
+/// the token). The summary tells a client that reuses the key what it was first used for.
+fn fingerprint(visit: &Visit, time: &str, session: &SessionRef) -> Fingerprint {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     serde_json::to_string(visit)
         .unwrap_or_default()
         .hash(&mut h);
     time.hash(&mut h);
-    h.finish()
+    session.session_id.hash(&mut h);
+    session.credentials.username.hash(&mut h);
+    let mut summary = json!({
+        "terminal": visit.terminal,
+        "move_type": visit.move_type,
+        "trucking_company": visit.trucking_company,
+        "appointment_time": time,
+    });
+    if let Some(id) = visit.container_ids.first() {
+        summary["container_id"] = json!(id);
+    }
+    if let Some(b) = &visit.booking_number {
+        summary["booking_number"] = json!(b);
+    }
+    Fingerprint {
+        hash: h.finish(),
+        summary,
+    }
 }
 
 /// Resolve the session and book; the answer's fields as the original gave them.

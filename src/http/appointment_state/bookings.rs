@@ -37,7 +37,8 @@ pub struct Failure {
 #[derive(Debug, Clone, PartialEq)]
 pub enum BookError {
     /// The key was first used with other booking fields.
-    KeyReuse,
+    /// (What the key was first used for, as the client can read it.)
+    KeyReuse(Value),
     /// The caps are full of bookings still running; nothing can be evicted safely.
     Busy,
     /// The booking ran and failed; this caller was waiting for it.
@@ -77,12 +78,13 @@ impl From<BookError> for ApiError {
     fn from(e: BookError) -> ApiError {
         match e {
             // A conflict with the booking the key already stands for.
-            BookError::KeyReuse => ApiError::new(
+            BookError::KeyReuse(first) => ApiError::new(
                 StatusCode::CONFLICT,
                 "idempotency_key was already used for a booking with other fields; use a new \
                  key for a new booking",
             )
-            .with("error_code", json!("idempotency_key_reused")),
+            .with("error_code", json!("idempotency_key_reused"))
+            .with("first_request", first),
             BookError::Busy => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many bookings in progress for this token; retry when some have finished",
@@ -97,13 +99,31 @@ impl From<BookError> for ApiError {
 type Key = (String, String);
 type Outcome = Result<Value, Failure>;
 
+/// What identifies a booking request: a hash of everything that makes it this booking (the
+/// caller compares by it), and a summary a client can read (no secrets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fingerprint {
+    pub hash: u64,
+    pub summary: Value,
+}
+
+impl Fingerprint {
+    /// A fingerprint without a summary (tests).
+    pub fn of(hash: u64) -> Fingerprint {
+        Fingerprint {
+            hash,
+            summary: Value::Null,
+        }
+    }
+}
+
 enum State {
     Running(watch::Receiver<Option<Outcome>>),
     Done(Value),
 }
 
 struct Record {
-    fingerprint: u64,
+    fingerprint: Fingerprint,
     seq: u64,
     created: Instant,
     state: State,
@@ -186,7 +206,7 @@ impl Bookings {
         Ok(())
     }
 
-    fn insert(&mut self, key: Key, fingerprint: u64, state: State, now: Instant) -> u64 {
+    fn insert(&mut self, key: Key, fingerprint: Fingerprint, state: State, now: Instant) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.order.insert(seq, key.clone());
@@ -261,7 +281,7 @@ pub(super) async fn book_once<F, E>(
     limits: &Limits,
     scope: &str,
     key: &str,
-    fingerprint: u64,
+    fingerprint: Fingerprint,
     book: F,
 ) -> Result<Booking, BookError>
 where
@@ -274,7 +294,9 @@ where
         let now = Instant::now();
         b.prune(now, limits.idempotency_retention);
         match b.records.get(&k) {
-            Some(r) if r.fingerprint != fingerprint => return Err(BookError::KeyReuse),
+            Some(r) if r.fingerprint.hash != fingerprint.hash => {
+                return Err(BookError::KeyReuse(r.fingerprint.summary.clone()));
+            }
             Some(Record {
                 state: State::Done(value),
                 ..

@@ -38,12 +38,17 @@ async fn concurrent_callers_share_one_booking() {
     let state = state();
     let calls = Arc::new(AtomicUsize::new(0));
     let (open, gate) = oneshot::channel();
-    let first = state.book_once("s", "k", 1, booking(&calls, gate, Ok(json!({"n": 1}))));
+    let first = state.book_once(
+        "s",
+        "k",
+        Fingerprint::of(1),
+        booking(&calls, gate, Ok(json!({"n": 1}))),
+    );
     // `join!` polls in order: all three callers are in before the gate opens.
     let (a, b, c, ()) = tokio::join!(
         first,
-        state.book_once("s", "k", 1, ready(&calls, json!({"n": 2}))),
-        state.book_once("s", "k", 1, ready(&calls, json!({"n": 3}))),
+        state.book_once("s", "k", Fingerprint::of(1), ready(&calls, json!({"n": 2}))),
+        state.book_once("s", "k", Fingerprint::of(1), ready(&calls, json!({"n": 3}))),
         async {
             let _ = open.send(());
         }
@@ -54,14 +59,14 @@ async fn concurrent_callers_share_one_booking() {
     assert_eq!(answers.iter().filter(|b| !b.replay).count(), 1);
     // Later callers get the recorded success.
     let later = state
-        .book_once("s", "k", 1, ready(&calls, json!({"n": 4})))
+        .book_once("s", "k", Fingerprint::of(1), ready(&calls, json!({"n": 4})))
         .await
         .unwrap();
     assert_eq!((later.value, later.replay), (json!({"n": 1}), true));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // Keys are per scope.
     let other = state
-        .book_once("t", "k", 1, ready(&calls, json!({"n": 5})))
+        .book_once("t", "k", Fingerprint::of(1), ready(&calls, json!({"n": 5})))
         .await
         .unwrap();
     assert_eq!((other.value, other.replay), (json!({"n": 5}), false));
@@ -75,7 +80,12 @@ async fn a_caller_that_leaves_mid_booking_still_books_once() {
     // The client disconnects: its request future is dropped while the booking runs.
     let left = tokio::time::timeout(
         Duration::from_millis(20),
-        state.book_once("s", "k", 1, booking(&calls, gate, Ok(json!("booked")))),
+        state.book_once(
+            "s",
+            "k",
+            Fingerprint::of(1),
+            booking(&calls, gate, Ok(json!("booked"))),
+        ),
     )
     .await;
     assert!(left.is_err(), "the booking was still running");
@@ -85,7 +95,7 @@ async fn a_caller_that_leaves_mid_booking_still_books_once() {
         let calls = calls.clone();
         tokio::spawn(async move {
             state
-                .book_once("s", "k", 1, ready(&calls, json!("x")))
+                .book_once("s", "k", Fingerprint::of(1), ready(&calls, json!("x")))
                 .await
         })
     };
@@ -93,7 +103,7 @@ async fn a_caller_that_leaves_mid_booking_still_books_once() {
     assert!(waiting.await.unwrap_err().is_cancelled());
     open.send(()).unwrap();
     let retry = state
-        .book_once("s", "k", 1, ready(&calls, json!("second")))
+        .book_once("s", "k", Fingerprint::of(1), ready(&calls, json!("second")))
         .await
         .unwrap();
     assert_eq!((retry.value, retry.replay), (json!("booked"), true));
@@ -109,8 +119,13 @@ async fn a_failure_answers_the_waiters_only() {
         .with("error_code", json!("portal"))
         .retry_after(7);
     let (a, b, ()) = tokio::join!(
-        state.book_once("s", "k", 1, booking(&calls, gate, Err(refused))),
-        state.book_once("s", "k", 1, ready(&calls, json!("never"))),
+        state.book_once(
+            "s",
+            "k",
+            Fingerprint::of(1),
+            booking(&calls, gate, Err(refused))
+        ),
+        state.book_once("s", "k", Fingerprint::of(1), ready(&calls, json!("never"))),
         async {
             let _ = open.send(());
         }
@@ -129,7 +144,7 @@ async fn a_failure_answers_the_waiters_only() {
     assert_eq!(state.stats().idempotency_records, 0);
     // Nothing was booked: a later retry books.
     let retry = state
-        .book_once("s", "k", 1, ready(&calls, json!("booked")))
+        .book_once("s", "k", Fingerprint::of(1), ready(&calls, json!("booked")))
         .await
         .unwrap();
     assert_eq!((retry.value, retry.replay), (json!("booked"), false));
@@ -142,19 +157,29 @@ async fn the_same_key_for_other_fields_is_refused() {
     let calls = Arc::new(AtomicUsize::new(0));
     let (open, gate) = oneshot::channel();
     let (first, reuse, ()) = tokio::join!(
-        state.book_once("s", "k", 1, booking(&calls, gate, Ok(json!("a")))),
-        state.book_once("s", "k", 2, ready(&calls, json!("b"))),
+        state.book_once(
+            "s",
+            "k",
+            Fingerprint::of(1),
+            booking(&calls, gate, Ok(json!("a")))
+        ),
+        state.book_once("s", "k", Fingerprint::of(2), ready(&calls, json!("b"))),
         async {
             let _ = open.send(());
         }
     );
     assert!(first.is_ok());
-    assert_eq!(reuse.unwrap_err(), BookError::KeyReuse);
+    assert!(matches!(reuse, Err(BookError::KeyReuse(_))));
     let after = state
-        .book_once("s", "k", 2, ready(&calls, json!("c")))
+        .book_once("s", "k", Fingerprint::of(2), ready(&calls, json!("c")))
         .await;
-    assert_eq!(after.unwrap_err(), BookError::KeyReuse);
-    assert_eq!(ApiError::from(BookError::KeyReuse).status.as_u16(), 409);
+    assert!(matches!(after, Err(BookError::KeyReuse(_))));
+    assert_eq!(
+        ApiError::from(BookError::KeyReuse(Value::Null))
+            .status
+            .as_u16(),
+        409
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
@@ -167,7 +192,11 @@ async fn a_booking_that_panics_clears_its_record() {
         }
         Ok::<Value, ApiError>(json!(null))
     };
-    let BookError::Failed(f) = state.book_once("s", "k", 1, panics).await.unwrap_err() else {
+    let BookError::Failed(f) = state
+        .book_once("s", "k", Fingerprint::of(1), panics)
+        .await
+        .unwrap_err()
+    else {
         panic!("a failure");
     };
     assert_eq!(f.body["error_code"], "booking_outcome_unknown");
@@ -190,21 +219,21 @@ async fn records_are_capped_and_expire_but_running_ones_stay() {
     for i in 0..10 {
         let key = format!("k{i}");
         state
-            .book_once("s", &key, 1, ready(&calls, json!(i)))
+            .book_once("s", &key, Fingerprint::of(1), ready(&calls, json!(i)))
             .await
             .unwrap();
         assert!(state.stats().idempotency_records <= 3);
     }
     for scope in ["a", "b", "c"] {
         state
-            .book_once(scope, "k", 1, ready(&calls, json!(0)))
+            .book_once(scope, "k", Fingerprint::of(1), ready(&calls, json!(0)))
             .await
             .unwrap();
     }
     assert_eq!(state.stats().idempotency_records, 5);
     // The newest key still answers from its record; the oldest was evicted and books again.
     let k9 = state
-        .book_once("s", "k9", 1, ready(&calls, json!("x")))
+        .book_once("s", "k9", Fingerprint::of(1), ready(&calls, json!("x")))
         .await;
     assert!(k9.unwrap().replay);
     // A scope full of running bookings refuses more rather than forget one of them.
@@ -218,12 +247,17 @@ async fn records_are_capped_and_expire_but_running_ones_stay() {
     let (open, gate) = oneshot::channel();
     let running = tokio::time::timeout(
         Duration::from_millis(10),
-        blocked.book_once("s", "a", 1, booking(&calls, gate, Ok(json!("a")))),
+        blocked.book_once(
+            "s",
+            "a",
+            Fingerprint::of(1),
+            booking(&calls, gate, Ok(json!("a"))),
+        ),
     )
     .await;
     assert!(running.is_err());
     let more = blocked
-        .book_once("s", "b", 1, ready(&calls, json!("b")))
+        .book_once("s", "b", Fingerprint::of(1), ready(&calls, json!("b")))
         .await;
     assert_eq!(more.unwrap_err(), BookError::Busy);
     open.send(()).unwrap();
