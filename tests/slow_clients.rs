@@ -42,6 +42,25 @@ async fn slow_connections_are_capped_per_address_and_timed_out() {
     let addr = t.api.trim_start_matches("http://").to_string();
     let baseline = open_descriptors();
 
+    // A connection that sends nothing at all, and one idle after a full request, are closed
+    // after the header timeout too.
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    let mut kept = TcpStream::connect(&addr).await.unwrap();
+    kept.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 1024];
+    let n = kept.read(&mut answer).await.unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
+    assert!(
+        closed(&mut silent, Duration::from_secs(10)).await,
+        "a silent connection stayed open"
+    );
+    assert!(
+        closed(&mut kept, Duration::from_secs(10)).await,
+        "an idle keep-alive connection stayed open"
+    );
+
     // 600 slow connections from 127.0.0.1: 50 are held, the rest closed at once.
     let mut held = Vec::new();
     for _ in 0..600 {
