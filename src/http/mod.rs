@@ -13,6 +13,7 @@ mod operation;
 mod requests;
 mod server;
 mod sessions;
+mod wizard_input;
 
 pub use body::Body;
 pub use server::serve;
