@@ -6,6 +6,7 @@
 //! logins run.
 
 use super::SessionError;
+use super::admission::Admission;
 use super::session::{SessionActor, SessionArgs, SessionMsg};
 use super::shared::{SessionGrant, SessionShared, SessionState, SessionSummary};
 use crate::captcha::CaptchaClient;
@@ -99,12 +100,8 @@ pub struct Registry {
     counters: Arc<Counters>,
     by_id: HashMap<String, Entry>,
     by_key: HashMap<String, String>,
-    /// Recent new logins per credential key (login protection).
-    logins: HashMap<String, VecDeque<Instant>>,
-    /// When E-Modal last rejected each credential key's password.
-    rejected: HashMap<String, Instant>,
-    /// Most sessions per token scope (`server.token_quotas`); absent: no quota.
-    quotas: HashMap<String, usize>,
+    /// Login protection and per-token quotas.
+    admission: Admission,
     shutting_down: bool,
 }
 
@@ -137,7 +134,7 @@ impl Actor for SessionManager {
         args: ManagerArgs,
     ) -> Result<Registry, ActorProcessingErr> {
         Ok(Registry {
-            quotas: quotas(&args.settings),
+            admission: Admission::new(&args.settings),
             profile: Arc::new(args.settings.portal.clone()),
             settings: args.settings,
             keyer: args.keyer,
@@ -145,8 +142,6 @@ impl Actor for SessionManager {
             counters: args.counters,
             by_id: HashMap::new(),
             by_key: HashMap::new(),
-            logins: HashMap::new(),
-            rejected: HashMap::new(),
             shutting_down: false,
         })
     }
@@ -271,11 +266,11 @@ impl Registry {
             }
             return;
         }
-        if let Err(e) = self.admit_login(&key) {
+        if let Err(e) = self.admission.admit(&key) {
             let _ = reply.send(Err(e));
             return;
         }
-        if let Some(&quota) = self.quotas.get(&scope) {
+        if let Some(quota) = self.admission.quota(&scope) {
             let held = self.by_id.values().filter(|e| e.scope == scope).count();
             if held >= quota && !self.evict_one(&scope) {
                 let _ = reply.send(Err(SessionError::OverQuota(quota)));
@@ -290,7 +285,7 @@ impl Registry {
         }
         // Only a login that is really started counts towards the limit: one refused above
         // (rate or capacity) never reached the portal.
-        self.record_login(&key);
+        self.admission.record(&key);
         let id = new_session_id();
         let shared = Arc::new(SessionShared::new(
             id.clone(),
@@ -313,59 +308,6 @@ impl Registry {
         self.by_key.insert(key, id.clone());
         self.by_id.insert(id.clone(), entry);
         self.spawn_session(myself, &id).await;
-    }
-
-    /// Login protection: refuse credentials E-Modal rejected within `login.window`, and more
-    /// than `login.max_attempts` new logins per window. Records nothing: see `record_login`.
-    fn admit_login(&mut self, key: &str) -> Result<(), SessionError> {
-        let window = Duration::from_secs(self.settings.login.window);
-        let now = Instant::now();
-        if self.logins.len() > 10_000 {
-            self.logins
-                .retain(|_, t| t.back().is_some_and(|t| now.duration_since(*t) < window));
-            self.rejected.retain(|_, t| now.duration_since(*t) < window);
-        }
-        if let Some(at) = self.rejected.get(key) {
-            let since = now.duration_since(*at);
-            if since < window {
-                return Err(SessionError::LoginRefused(
-                    (window - since).as_secs().max(1),
-                ));
-            }
-            self.rejected.remove(key);
-        }
-        let recent = self.logins.entry(key.to_string()).or_default();
-        while recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
-            recent.pop_front();
-        }
-        if recent.len() >= self.settings.login.max_attempts {
-            let oldest = recent.front().copied().unwrap_or(now);
-            let wait = window
-                .saturating_sub(now.duration_since(oldest))
-                .as_secs()
-                .max(1);
-            return Err(SessionError::TooManyLogins(wait));
-        }
-        Ok(())
-    }
-
-    fn record_login(&mut self, key: &str) {
-        self.logins
-            .entry(key.to_string())
-            .or_default()
-            .push_back(Instant::now());
-    }
-
-    /// A first login that failed for a reason other than the portal's verdict on the
-    /// password (the portal or the captcha service unreachable, a timeout, a dead browser)
-    /// does not count towards the limit: the account was never at risk.
-    fn forget_login(&mut self, key: &str) {
-        if let Some(recent) = self.logins.get_mut(key) {
-            recent.pop_back();
-        }
     }
 
     /// Start the actor for `id`'s current incarnation.
@@ -520,7 +462,7 @@ impl Registry {
         if error.is_permanent() {
             if error == SessionError::BadCredentials {
                 let key = entry.key.clone();
-                self.rejected.insert(key, Instant::now());
+                self.admission.rejected(key);
             }
             self.drop_session(id, "login rejected", &error);
             return;
@@ -529,7 +471,7 @@ impl Registry {
             // Nobody has used this session yet and its caller is waiting: answer now
             // rather than retry behind their back.
             let key = entry.key.clone();
-            self.forget_login(&key);
+            self.admission.forget(&key);
             self.drop_session(id, "first login failed", &error);
             return;
         }
@@ -751,22 +693,4 @@ pub async fn wait_for_browsers(limit: Duration) {
     while crate::portal::live_browsers() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// `server.token_quotas` by token scope.
-fn quotas(settings: &Settings) -> HashMap<String, usize> {
-    let server = &settings.server;
-    server
-        .api_tokens
-        .iter()
-        .enumerate()
-        .filter_map(|(i, token)| {
-            let quota = match server.token_quotas.as_slice() {
-                [] => return None,
-                [one] => *one,
-                many => *many.get(i)?,
-            };
-            (quota > 0).then(|| (crate::credentials::token_scope(token.expose()), quota))
-        })
-        .collect()
 }

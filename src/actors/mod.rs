@@ -2,6 +2,7 @@
 //! [`session::SessionActor`] per portal session. `actors.md` draws the map.
 //! Callers use the [`Sessions`] handle and never see a message type.
 
+mod admission;
 mod error;
 mod handle;
 pub mod manager;
