@@ -65,7 +65,7 @@ fn merged(
     };
     let mut fields = ctx.appointments.draft(scope, &id).ok_or_else(not_found)?;
     // The draft remembers which session it was made for.
-    if session.session_id.is_none() && !has_credentials(&session) {
+    if session.session_id.is_none() && !session.credentials.any() {
         session.session_id = fields
             .remove("session_id")
             .and_then(|v| v.as_str().map(str::to_string));
@@ -78,11 +78,6 @@ fn merged(
         draft: Some(id),
         session,
     })
-}
-
-fn has_credentials(s: &SessionRef) -> bool {
-    let c = &s.credentials;
-    c.username.is_some() || c.password.is_some() || c.captcha_api_key.is_some()
 }
 
 /// Keep the fields collected so far (only wizard fields and the session id, never

@@ -43,7 +43,7 @@ pub fn credentials(sent: &SentCredentials) -> Result<Option<Credentials>, ApiErr
         password,
         captcha_api_key,
     } = sent;
-    if username.is_none() && password.is_none() && captcha_api_key.is_none() {
+    if !sent.any() {
         return Ok(None);
     }
     match (username, password, captcha_api_key) {

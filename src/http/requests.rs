@@ -110,6 +110,13 @@ pub struct Credentials {
     pub captcha_api_key: Option<Secret>,
 }
 
+impl Credentials {
+    /// Whether any of the three was sent (all three are then required).
+    pub fn any(&self) -> bool {
+        self.username.is_some() || self.password.is_some() || self.captcha_api_key.is_some()
+    }
+}
+
 /// Which session a business request uses: `session_id`, or the credentials.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct SessionRef {
