@@ -340,7 +340,11 @@ impl Session {
                 self.arm_timers(myself);
                 Ok(done)
             }
-            Ok(Err((error, bundle))) => Err(SessionError::from(error).with_bundle(bundle)),
+            Ok(Err((error, bundle))) => {
+                // Like any failure that needs no restart (below): the timers stay armed.
+                self.arm_timers(myself);
+                Err(SessionError::from(error).with_bundle(bundle))
+            }
             Err(error) => {
                 if error.needs_restart() {
                     tracing::warn!(event = "operation_failed", session_id = %self.id(), operation = name, error = %error);
