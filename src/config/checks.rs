@@ -85,6 +85,16 @@ pub fn validate(s: &Settings) -> Vec<Problem> {
         "must be > 0".into(),
     );
     ensure(
+        s.sessions.restore_concurrency > 0,
+        "sessions.restore_concurrency",
+        "must be > 0".into(),
+    );
+    ensure(
+        s.chrome.spares <= 16,
+        "chrome.spares",
+        format!("must be between 0 and 16, got {}", s.chrome.spares),
+    );
+    ensure(
         (0..=19).contains(&s.chrome.nice),
         "chrome.nice",
         format!("must be between 0 and 19, got {}", s.chrome.nice),

@@ -85,6 +85,11 @@ pub struct SessionSettings {
     pub max_queue: usize,
     /// Seconds a session waits for a portal that is down before it is dropped.
     pub outage_patience: u64,
+    /// Keep the password and captcha key in snapshots (so a later full login is possible
+    /// after a service restart).
+    pub persist_credentials: bool,
+    /// Sessions restored from snapshots at start, at most this many at a time.
+    pub restore_concurrency: usize,
     pub secret: Secret,
 }
 
@@ -108,6 +113,8 @@ pub struct ChromeSettings {
     pub probe_timeout: u64,
     /// Scheduling niceness of every Chrome process (0 keeps the service's own).
     pub nice: i32,
+    /// Chromes kept launched and waiting for the next session or restart (0: none).
+    pub spares: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
