@@ -50,6 +50,11 @@ impl Keyer {
         Ok(Keyer::new(&load_or_create_secret(&path)?))
     }
 
+    /// The service secret itself, for deriving other keys from it (HKDF: the snapshot key).
+    pub fn service_secret(&self) -> &[u8] {
+        &self.secret
+    }
+
     /// The registry key of a credential pair. `scope` separates tenants (API tokens), so
     /// equal credentials under different tokens never share a session.
     pub fn key(&self, scope: &str, username: &str, password: &Secret) -> String {

@@ -5,9 +5,11 @@
 //! queued, retried, or sent to another machine.
 
 mod appointments;
+mod browser_state;
 mod containers;
 
 pub use appointments::{AppointmentList, AvailableTimes, Booked, ContainerType, ListTarget, Visit};
+pub use browser_state::{BrowserState, Cookie, OriginStorage};
 pub use containers::{ContainerDetail, Grid, Milestone, Target};
 
 use serde::{Deserialize, Serialize};
