@@ -20,10 +20,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the API against the portal configured in the settings.
-    Serve,
+    Serve {
+        /// Drive a sandbox portal already running at this URL (`emodal-api sandbox-portal`)
+        /// instead of the configured portal: the portal profile's URLs and the captcha
+        /// client are pointed at it, as `emodal-api sandbox` does in-process.
+        #[arg(long, value_name = "URL")]
+        sandbox_url: Option<String>,
+    },
     /// Run the API and the sandbox portal in one process, wired together.
     Sandbox,
-    /// Run only the sandbox portal and 2captcha stand-in.
     /// Walk the portal's pages read-only and report what each profile selector matches
     /// (credentials from EMODAL_CHECK_USERNAME, EMODAL_CHECK_PASSWORD, EMODAL_CHECK_CAPTCHA_KEY).
     CheckProfile {
@@ -31,6 +36,7 @@ enum Command {
         #[arg(long)]
         sandbox: bool,
     },
+    /// Run only the sandbox portal and 2captcha stand-in.
     SandboxPortal {
         /// Port to listen on (default: sandbox.port, 5011).
         #[arg(long)]
@@ -56,7 +62,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = emodal_api::config::Settings::load(cli.config.as_deref())?;
+    let mut settings = emodal_api::config::Settings::load(cli.config.as_deref())?;
     emodal_api::telemetry::init(&settings.log);
     raise_open_files_limit();
     // A wrong chrome.path would otherwise show only at the first login, as a 502.
@@ -65,7 +71,18 @@ async fn run() -> anyhow::Result<()> {
         tracing::info!(chrome = %version, path = %settings.chrome.path.display(), "browser found");
     }
     match cli.command {
-        Command::Serve => emodal_api::app::serve(settings).await,
+        Command::Serve { sandbox_url } => {
+            if let Some(url) = sandbox_url {
+                let url = url.trim_end_matches('/');
+                anyhow::ensure!(
+                    url.starts_with("http://") || url.starts_with("https://"),
+                    "--sandbox-url must be an http:// URL such as http://127.0.0.1:5011, got '{url}'"
+                );
+                settings.wire_to_sandbox(url);
+                tracing::info!(sandbox = %url, "driving the sandbox portal at --sandbox-url");
+            }
+            emodal_api::app::serve(settings).await
+        }
         Command::Sandbox => emodal_api::app::serve_with_sandbox(settings).await,
         Command::CheckProfile { sandbox } => {
             emodal_api::check_profile::cli(settings, sandbox).await
