@@ -20,6 +20,7 @@
 //! | [`files`] | files written for clients, served from `/files`, swept on a timer |
 //! | [`sheet`] | `.xlsx` export |
 //! | [`timefmt`] | timestamps as clients see them |
+//! | [`snapshot`] | encrypted session snapshots: what brings a session back without a login |
 //! | [`sandbox`] | the local stand-in for the E-Modal portal and for 2captcha |
 
 pub mod actors;
@@ -37,5 +38,6 @@ pub mod portal;
 pub mod sandbox;
 pub mod secret;
 pub mod sheet;
+pub mod snapshot;
 pub mod telemetry;
 pub mod timefmt;
