@@ -71,6 +71,10 @@ pub enum SessionError {
         /// What the page showed, when the step met a page it did not expect.
         bundle: Option<FailureBundle>,
     },
+    #[error(
+        "the portal no longer honours this session's cookies and its password was not kept (sessions.persist_credentials = false); the session was dropped: call get_session to log in again"
+    )]
+    CredentialsNotKept,
     #[error("the portal has been unreachable for {0} s; the session was dropped")]
     PortalUnreachable(u64),
     #[error("internal error: {0}")]
@@ -85,6 +89,7 @@ impl SessionError {
             SessionError::BadCredentials
                 | SessionError::CaptchaAccount(_)
                 | SessionError::PortalUnreachable(_)
+                | SessionError::CredentialsNotKept
         )
     }
 

@@ -13,6 +13,8 @@ use crate::model::{
     AppointmentList, AvailableTimes, Booked, ContainerDetail, Debug, Done, Grid, ListTarget,
     Operation, Outcome, Target, Visit,
 };
+use crate::portal::Spares;
+use crate::snapshot::{Snapshot, SnapshotStore};
 use ractor::{Actor, ActorRef, rpc::CallResult};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -26,6 +28,7 @@ pub struct Sessions {
     manager: ActorRef<ManagerMsg>,
     counters: Arc<Counters>,
     settings: Arc<Settings>,
+    spares: Spares,
 }
 
 impl Sessions {
@@ -47,12 +50,25 @@ impl Sessions {
                 "removed what a previous run (killed without shutdown) left behind"
             );
         }
+        let store = SnapshotStore::open(
+            &settings.chrome.data_dir.join("sessions"),
+            keyer.service_secret(),
+        )?;
+        let restore = restorable(&settings, &store).await;
+        let spares = Spares::start(
+            &settings.chrome,
+            Arc::new(settings.portal.clone()),
+            settings.profiles_dir(),
+        );
         let counters = Arc::new(Counters::default());
         let args = ManagerArgs {
             settings: settings.clone(),
             keyer,
             captcha: CaptchaClient::new(&settings.captcha),
             counters: counters.clone(),
+            spares: spares.clone(),
+            store,
+            restore,
         };
         let (manager, join) = Actor::spawn(None, SessionManager, args).await?;
         // The lock lives as long as the manager: released once the service has shut down.
@@ -65,6 +81,7 @@ impl Sessions {
                 manager,
                 counters,
                 settings,
+                spares,
             },
             join,
         ))
@@ -129,6 +146,11 @@ impl Sessions {
     }
 
     /// (all sessions, persistent sessions), without a round trip to the manager.
+    /// Spare Chromes waiting for the next session or restart.
+    pub fn spare_browsers(&self) -> usize {
+        self.spares.available()
+    }
+
     pub fn counts(&self) -> (usize, usize) {
         (
             self.counters.active.load(Ordering::SeqCst),
@@ -357,4 +379,30 @@ impl Drop for QueueSlot {
     fn drop(&mut self) {
         self.0.end_request();
     }
+}
+
+/// The snapshots worth bringing back: every persistent session, and regular sessions whose
+/// `session_timeout` has not passed since their last use. The others are deleted.
+async fn restorable(settings: &Settings, store: &SnapshotStore) -> Vec<Snapshot> {
+    let (snapshots, rejected) = store.load_all().await;
+    let timeout =
+        chrono::Duration::from_std(settings.session_timeout()).unwrap_or(chrono::Duration::MAX);
+    let now = chrono::Utc::now();
+    let mut keep = Vec::new();
+    for snapshot in snapshots {
+        if snapshot.keep_alive || snapshot.last_used + timeout > now {
+            keep.push(snapshot);
+        } else {
+            tracing::info!(event = "session_expired", session_id = %snapshot.session_id, username = %snapshot.username, reason = "its session_timeout passed while the service was down");
+            store.remove(&snapshot.session_id).await;
+        }
+    }
+    if !keep.is_empty() || !rejected.is_empty() {
+        tracing::info!(
+            event = "snapshots_read",
+            restoring = keep.len(),
+            rejected = rejected.len()
+        );
+    }
+    keep
 }

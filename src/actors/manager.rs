@@ -5,6 +5,8 @@
 //! actors or in a spawned task, so `/health` and `/sessions` answer in milliseconds while
 //! logins run.
 
+mod startup;
+
 use super::SessionError;
 use super::admission::Admission;
 use super::session::{SessionActor, SessionArgs, SessionMsg};
@@ -12,6 +14,8 @@ use super::shared::{SessionGrant, SessionShared, SessionState, SessionSummary};
 use crate::captcha::CaptchaClient;
 use crate::config::{PortalProfile, Settings};
 use crate::credentials::{Credentials, Keyer, new_session_id};
+use crate::portal::Spares;
+use crate::snapshot::{Snapshot, SnapshotStore};
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -59,6 +63,8 @@ pub enum ManagerMsg {
         id: String,
         incarnation: u64,
         error: SessionError,
+        /// The portal login may still be good (the browser died, not the login).
+        cookies_valid: bool,
     },
     Expired {
         id: String,
@@ -69,6 +75,8 @@ pub enum ManagerMsg {
         id: String,
         incarnation: u64,
     },
+    /// Start restoring queued sessions while restore slots are free.
+    RestoreNext,
 }
 
 /// A ready session's actor, for running one operation on it.
@@ -90,6 +98,10 @@ pub struct ManagerArgs {
     pub keyer: Keyer,
     pub captcha: CaptchaClient,
     pub counters: Arc<Counters>,
+    pub spares: Spares,
+    pub store: SnapshotStore,
+    /// Sessions to bring back from their snapshots, oldest use first.
+    pub restore: Vec<Snapshot>,
 }
 
 pub struct Registry {
@@ -102,6 +114,14 @@ pub struct Registry {
     by_key: HashMap<String, String>,
     /// Login protection and per-token quotas.
     admission: Admission,
+    spares: Spares,
+    store: SnapshotStore,
+    /// Sessions restored at start waiting for a slot (`sessions.restore_concurrency`).
+    restore_queue: VecDeque<String>,
+    /// Sessions restored at start that have not come up yet.
+    restoring: usize,
+    /// This manager, for messages to itself from plain methods.
+    me: ActorRef<ManagerMsg>,
     shutting_down: bool,
 }
 
@@ -109,7 +129,9 @@ struct Entry {
     shared: Arc<SessionShared>,
     scope: String,
     key: String,
-    credentials: Credentials,
+    /// `None`: restored at start from a snapshot without a password, and no client has sent
+    /// it since.
+    credentials: Option<Credentials>,
     actor: Option<ActorRef<SessionMsg>>,
     incarnation: u64,
     /// get_session callers waiting for the login (with their `is_new`).
@@ -121,6 +143,11 @@ struct Entry {
     ever_ready: bool,
     /// Since when (re)logins have found the portal down, and how many in a row.
     outage: Option<(Instant, u32)>,
+    /// The next incarnation comes up from the snapshot (the last failure left the portal
+    /// cookies good: a crashed Chrome, not a logout).
+    restore_next: bool,
+    /// Restored at start and not up yet: holds one of the `restore_concurrency` slots.
+    startup_restore: bool,
 }
 
 impl Actor for SessionManager {
@@ -130,10 +157,10 @@ impl Actor for SessionManager {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<ManagerMsg>,
+        myself: ActorRef<ManagerMsg>,
         args: ManagerArgs,
     ) -> Result<Registry, ActorProcessingErr> {
-        Ok(Registry {
+        let mut reg = Registry {
             admission: Admission::new(&args.settings),
             profile: Arc::new(args.settings.portal.clone()),
             settings: args.settings,
@@ -142,8 +169,19 @@ impl Actor for SessionManager {
             counters: args.counters,
             by_id: HashMap::new(),
             by_key: HashMap::new(),
+            spares: args.spares,
+            store: args.store,
+            restore_queue: VecDeque::new(),
+            restoring: 0,
+            me: myself.clone(),
             shutting_down: false,
-        })
+        };
+        // Registered before the first request can arrive, so a client holding an id waits
+        // for it instead of getting "not found".
+        reg.register_restored(args.restore);
+        reg.update_counters();
+        let _ = myself.send_message(ManagerMsg::RestoreNext);
+        Ok(reg)
     }
 
     async fn handle(
@@ -173,9 +211,11 @@ impl Actor for SessionManager {
                 id,
                 incarnation,
                 error,
-            } => reg.failed(&myself, &id, incarnation, error),
+                cookies_valid,
+            } => reg.failed(&myself, &id, incarnation, error, cookies_valid),
             ManagerMsg::Expired { id, incarnation } => reg.expired(&id, incarnation),
             ManagerMsg::Restart { id, incarnation } => reg.restart(&myself, &id, incarnation).await,
+            ManagerMsg::RestoreNext => reg.restore_next(&myself).await,
         }
         reg.update_counters();
         Ok(())
@@ -192,7 +232,7 @@ impl Actor for SessionManager {
             SupervisionEvent::ActorFailed(cell, err) => {
                 if let Some((id, incarnation)) = reg.find_actor(&cell) {
                     let error = SessionError::Internal(format!("session actor failed: {err}"));
-                    reg.failed(&myself, &id, incarnation, error);
+                    reg.failed(&myself, &id, incarnation, error, true);
                 }
             }
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
@@ -201,7 +241,7 @@ impl Actor for SessionManager {
                 if let Some((id, incarnation)) = reg.find_actor(&cell) {
                     let why = reason.unwrap_or_else(|| "no reason given".into());
                     let error = SessionError::Internal(format!("session actor stopped: {why}"));
-                    reg.failed(&myself, &id, incarnation, error);
+                    reg.failed(&myself, &id, incarnation, error, true);
                 }
             }
             _ => {}
@@ -255,8 +295,32 @@ impl Registry {
             .key(&scope, &credentials.username, &credentials.password);
         let timeout = self.timeout();
         if let Some(entry) = self.by_key.get(&key).and_then(|id| self.by_id.get_mut(id)) {
+            let mut changed = false;
             if keep_alive && !entry.shared.keep_alive() {
                 entry.shared.make_persistent();
+                changed = true;
+            }
+            if entry.credentials.is_none() {
+                // Restored without a password: the client just proved it has it, so a
+                // later full login is possible again.
+                entry.credentials = Some(credentials.clone());
+                changed |= self.settings.sessions.persist_credentials;
+            }
+            if changed {
+                let (store, id) = (self.store.clone(), entry.shared.id.clone());
+                let persistent = entry.shared.keep_alive();
+                let keep = self.settings.sessions.persist_credentials;
+                tokio::spawn(async move {
+                    let _ = store
+                        .update(&id, move |s| {
+                            s.keep_alive = persistent;
+                            if keep {
+                                s.password = Some(credentials.password);
+                                s.captcha_key = Some(credentials.captcha_key);
+                            }
+                        })
+                        .await;
+                });
             }
             entry.shared.touch();
             if entry.shared.state() == SessionState::Ready {
@@ -296,7 +360,7 @@ impl Registry {
             shared,
             scope,
             key: key.clone(),
-            credentials,
+            credentials: Some(credentials),
             actor: None,
             incarnation: 0,
             grant_waiters: vec![(reply, true)],
@@ -304,6 +368,8 @@ impl Registry {
             restarts: VecDeque::new(),
             ever_ready: false,
             outage: None,
+            restore_next: false,
+            startup_restore: false,
         };
         self.by_key.insert(key, id.clone());
         self.by_id.insert(id.clone(), entry);
@@ -315,14 +381,24 @@ impl Registry {
         let Some(entry) = self.by_id.get_mut(id) else {
             return;
         };
+        let restore = if entry.restore_next {
+            self.store.latest(id)
+        } else {
+            None
+        };
         let args = SessionArgs {
             shared: entry.shared.clone(),
             credentials: entry.credentials.clone(),
+            scope: entry.scope.clone(),
+            credential_key: entry.key.clone(),
             settings: self.settings.clone(),
             profile: self.profile.clone(),
             captcha: self.captcha.clone(),
             manager: myself.clone(),
             incarnation: entry.incarnation,
+            spares: self.spares.clone(),
+            store: self.store.clone(),
+            restore,
         };
         // pre_start is trivial, so this returns at once; Chrome starts inside the actor.
         match Actor::spawn_linked(None, SessionActor, args, myself.get_cell()).await {
@@ -425,6 +501,7 @@ impl Registry {
         entry.ever_ready = true;
         entry.outage = None;
         entry.shared.set_state(SessionState::Ready);
+        let restored_at_start = std::mem::take(&mut entry.startup_restore);
         for (reply, is_new) in entry.grant_waiters.drain(..) {
             let _ = reply.send(Ok(entry.shared.grant(is_new, timeout)));
         }
@@ -437,6 +514,9 @@ impl Registry {
                 let _ = reply.send(Ok(lease.clone()));
             }
         }
+        if restored_at_start {
+            self.restore_slot_freed();
+        }
     }
 
     /// A session's login, refresh, Chrome or actor failed: restart it or drop it.
@@ -446,6 +526,7 @@ impl Registry {
         id: &str,
         incarnation: u64,
         error: SessionError,
+        cookies_valid: bool,
     ) {
         let settings = self.settings.clone();
         let Some(entry) = self
@@ -453,6 +534,14 @@ impl Registry {
             .get_mut(id)
             .filter(|e| e.incarnation == incarnation)
         else {
+            return;
+        };
+        entry.restore_next = cookies_valid && self.store.latest(id).is_some();
+        if std::mem::take(&mut entry.startup_restore) {
+            // It failed to come up; its restart (or drop) below no longer holds a slot.
+            self.restore_slot_freed();
+        }
+        let Some(entry) = self.by_id.get_mut(id) else {
             return;
         };
         if let SessionError::PortalUnreachable(_) = error {
@@ -464,7 +553,13 @@ impl Registry {
                 let key = entry.key.clone();
                 self.admission.rejected(key);
             }
-            self.drop_session(id, "login rejected", &error);
+            let reason = match error {
+                SessionError::CredentialsNotKept => {
+                    "portal cookies expired and no password kept (sessions.persist_credentials = false)"
+                }
+                _ => "login rejected",
+            };
+            self.drop_session(id, reason, &error);
             return;
         }
         if !entry.ever_ready {
@@ -528,12 +623,19 @@ impl Registry {
             // Its Chrome is closed by its post_stop; the new one uses a new profile.
             actor.stop(Some("restarting".into()));
         }
-        let backoff = backoff(&settings, attempt);
+        // A restore costs the portal one page load, not a login: the first one is not
+        // delayed. Repeated failures still back off and count towards max_restarts.
+        let backoff = if entry.restore_next && attempt == 1 {
+            Duration::ZERO
+        } else {
+            backoff(&settings, attempt)
+        };
         tracing::warn!(
             event = "session_restarting",
             session_id = %id,
             attempt,
             backoff_ms = backoff.as_millis() as u64,
+            from_snapshot = entry.restore_next,
             reason = %error,
         );
         let (id, incarnation) = (id.to_string(), entry.incarnation);
@@ -575,9 +677,12 @@ impl Registry {
             let actor = entry.actor.take();
             self.unregister(id);
             let error = error.clone();
+            let (store, id) = (self.store.clone(), id.to_string());
             tokio::spawn(async move {
                 // Answer only once Chrome is gone, so no failure leaves a browser behind.
                 stop_and_wait(actor).await;
+                // After the actor: its last snapshot write is done (or tombstoned).
+                store.remove(&id).await;
                 for reply in waiters {
                     let _ = reply.send(Err(error.clone()));
                 }
@@ -599,8 +704,10 @@ impl Registry {
         let leases: Vec<_> = entry.lease_waiters.drain(..).collect();
         let actor = entry.actor.take();
         self.unregister(id);
+        let (store, id) = (self.store.clone(), id.to_string());
         tokio::spawn(async move {
             end_actor(actor, logging_in, None).await;
+            store.remove(&id).await;
             let gone = SessionError::Upstream("the session was closed".into());
             for reply in waiters {
                 let _ = reply.send(Err(gone.clone()));
@@ -617,11 +724,17 @@ impl Registry {
     fn unregister(&mut self, id: &str) {
         if let Some(entry) = self.by_id.remove(id) {
             self.by_key.remove(&entry.key);
+            if entry.startup_restore {
+                self.restore_slot_freed();
+            }
         }
     }
 
+    /// Close every session but keep their snapshots: the next start brings them back.
     fn shutdown(&mut self, reply: RpcReplyPort<()>) {
         self.shutting_down = true;
+        let spares = self.spares.clone();
+        self.restore_queue.clear();
         let ids: Vec<String> = self.by_id.keys().cloned().collect();
         let mut actors = Vec::new();
         for id in ids {
@@ -646,6 +759,7 @@ impl Registry {
                 });
             }
             stops.join_all().await;
+            spares.close().await;
             wait_for_browsers(Duration::from_secs(5)).await;
             let _ = reply.send(());
         });

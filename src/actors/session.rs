@@ -6,6 +6,9 @@
 //! the queue). It never decides its own fate: every failure is reported to the
 //! SessionManager, which restarts or drops it.
 
+mod bring_up;
+mod snapshots;
+
 use super::SessionError;
 use super::manager::ManagerMsg;
 use super::shared::{SessionShared, SessionState};
@@ -13,7 +16,8 @@ use crate::captcha::CaptchaClient;
 use crate::config::{PortalProfile, Settings};
 use crate::credentials::Credentials;
 use crate::model::{Debug, Done, Operation, Outcome};
-use crate::portal::{self, BrowserHandle, DriverError};
+use crate::portal::{self, BrowserHandle, DriverError, Spares};
+use crate::snapshot::{Snapshot, SnapshotStore};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,13 +46,22 @@ pub enum SessionMsg {
 
 pub struct SessionArgs {
     pub shared: Arc<SessionShared>,
-    pub credentials: Credentials,
+    /// `None` for a session restored at start whose snapshot holds no password
+    /// (`sessions.persist_credentials = false`): it can come back only from its cookies.
+    pub credentials: Option<Credentials>,
+    /// The token scope and credential key, written into snapshots.
+    pub scope: String,
+    pub credential_key: String,
     pub settings: Arc<Settings>,
     pub profile: Arc<PortalProfile>,
     pub captcha: CaptchaClient,
     pub manager: ActorRef<ManagerMsg>,
     /// How many actors this session has had before this one (0 on first start).
     pub incarnation: u64,
+    pub spares: Spares,
+    pub store: SnapshotStore,
+    /// Come up from this snapshot (its cookies may still be good) before trying a login.
+    pub restore: Option<Arc<Snapshot>>,
 }
 
 pub struct Session {
@@ -63,6 +76,8 @@ pub struct Session {
     failed: bool,
     /// Since when refreshes have found the portal down, and how many in a row.
     outage: Option<(std::time::Instant, u32)>,
+    /// What the last snapshot written held.
+    saved: Option<snapshots::Saved>,
 }
 
 impl Actor for SessionActor {
@@ -85,6 +100,7 @@ impl Actor for SessionActor {
             liveness_timer: None,
             failed: false,
             outage: None,
+            saved: None,
         })
     }
 
@@ -117,7 +133,12 @@ impl Actor for SessionActor {
                     return Ok(());
                 }
                 let result = state.run(&myself, *op, debug).await;
+                let ok = result.is_ok();
                 let _ = reply.send(result);
+                // After the answer: the caller does not wait for the fsync.
+                if ok && !state.failed {
+                    state.save_snapshot().await;
+                }
             }
         }
         Ok(())
@@ -149,21 +170,21 @@ impl Session {
             username = %a.shared.username,
             keep_alive = a.shared.keep_alive(),
             attempt = a.incarnation + 1,
+            from_snapshot = a.restore.is_some(),
         );
         let login_timeout = Duration::from_secs(a.settings.sessions.login_timeout);
-        let result = match tokio::time::timeout(login_timeout, self.login()).await {
+        let result = match tokio::time::timeout(login_timeout, self.come_up()).await {
             Ok(result) => result,
             Err(_) => Err(SessionError::LoginTimeout(login_timeout.as_secs())),
         };
-        match result {
-            Ok(url) => {
+        let url = match result {
+            Ok(bring_up::CameUp::Restored { url, took }) => {
+                tracing::info!(event = "session_restored", session_id = %self.id(), username = %self.args.shared.username, source = "snapshot", took_ms = took.as_millis() as u64);
+                url
+            }
+            Ok(bring_up::CameUp::LoggedIn { url }) => {
                 tracing::info!(event = "login_succeeded", session_id = %self.id(), username = %self.args.shared.username);
-                self.args.shared.refreshed(url);
-                self.arm_timers(myself);
-                let _ = self.args.manager.send_message(ManagerMsg::LoggedIn {
-                    id: self.id().to_string(),
-                    incarnation: self.args.incarnation,
-                });
+                url
             }
             Err(error) => {
                 tracing::warn!(event = "login_failed", session_id = %self.id(), username = %self.args.shared.username, error = %error);
@@ -171,37 +192,25 @@ impl Session {
                 if let Some(browser) = self.browser.take() {
                     browser.close().await;
                 }
-                self.report_failure(error);
+                // A snapshot that was tried and failed, or a login that failed: the cookies
+                // are not known to be good, unless the portal was simply down.
+                let cookies_valid = error.is_outage();
+                self.report_failure(error, cookies_valid);
+                return;
             }
+        };
+        self.args.shared.refreshed(url);
+        // Before anyone is told the session is ready: a service killed right after its
+        // client got the id must still find the session's snapshot at the next start.
+        self.save_snapshot().await;
+        if self.failed {
+            return;
         }
-    }
-
-    async fn login(&mut self) -> Result<String, SessionError> {
-        let a = &self.args;
-        let dir = a
-            .settings
-            .profiles_dir()
-            .join(format!("{}-{}", a.shared.id, a.incarnation));
-        let browser = BrowserHandle::launch(&a.settings.chrome, a.profile.clone(), dir).await?;
-        let call = Duration::from_secs(a.settings.chrome.call_timeout);
-        let form = browser
-            .run("open login page", call, portal::open_login)
-            .await;
-        // Keep the handle in the state first, so every exit path closes Chrome.
-        let browser = self.browser.insert(browser);
-        let form = form?;
-        let token = a
-            .captcha
-            .solve_recaptcha(&a.credentials.captcha_key, &form.site_key, &form.page_url)
-            .await?;
-        let username = a.credentials.username.clone();
-        let password = a.credentials.password.clone();
-        let url = browser
-            .run("submit login", call, move |page| {
-                portal::submit_login(page, &username, &password, &token)
-            })
-            .await?;
-        Ok(url)
+        self.arm_timers(myself);
+        let _ = self.args.manager.send_message(ManagerMsg::LoggedIn {
+            id: self.id().to_string(),
+            incarnation: self.args.incarnation,
+        });
     }
 
     async fn refresh(&mut self, myself: &ActorRef<SessionMsg>, generation: u64) {
@@ -218,11 +227,14 @@ impl Session {
                 }
                 tracing::info!(event = "refresh_succeeded", session_id = %self.id());
                 self.args.shared.refreshed(url);
+                self.save_snapshot().await;
             }
             Err(DriverError::Unavailable(why)) => self.wait_for_portal(myself, generation, &why),
             Err(error) => {
                 tracing::warn!(event = "refresh_failed", session_id = %self.id(), error = %error);
-                self.report_failure(error.into());
+                // Logged out: the cookies are dead, only a full login helps.
+                let cookies_valid = error != DriverError::LoggedOut;
+                self.report_failure(error.into(), cookies_valid);
             }
         }
     }
@@ -236,7 +248,7 @@ impl Session {
         let waited = since.elapsed();
         if waited >= Duration::from_secs(settings.sessions.outage_patience) {
             tracing::warn!(event = "refresh_failed", session_id = %self.id(), error = %why, waited_s = waited.as_secs());
-            self.report_failure(SessionError::PortalUnreachable(waited.as_secs()));
+            self.report_failure(SessionError::PortalUnreachable(waited.as_secs()), true);
             return;
         }
         let wait = super::manager::backoff(settings, *attempts);
@@ -257,7 +269,7 @@ impl Session {
         if !browser.is_alive() {
             let error = DriverError::Browser(format!("Chrome (pid {}) exited", browser.pid()));
             tracing::warn!(event = "chrome_exited", session_id = %self.id(), pid = browser.pid());
-            self.report_failure(error.into());
+            self.report_failure(error.into(), true);
             return;
         }
         let probe_timeout = Duration::from_secs(self.args.settings.chrome.probe_timeout.max(1));
@@ -270,7 +282,7 @@ impl Session {
             // "ready" and fail the next request minutes later).
             Err(error) if error.needs_restart() || matches!(error, DriverError::Timeout { .. }) => {
                 tracing::warn!(event = "page_unresponsive", session_id = %self.id(), error = %error);
-                self.report_failure(DriverError::Browser(error.to_string()).into());
+                self.report_failure(DriverError::Browser(error.to_string()).into(), true);
             }
             Err(error) => {
                 tracing::debug!(session_id = %self.id(), error = %error, "liveness probe")
@@ -348,7 +360,8 @@ impl Session {
             Err(error) => {
                 if error.needs_restart() {
                     tracing::warn!(event = "operation_failed", session_id = %self.id(), operation = name, error = %error);
-                    self.report_failure(error.clone().into());
+                    let cookies_valid = error != DriverError::LoggedOut;
+                    self.report_failure(error.clone().into(), cookies_valid);
                 } else {
                     // The regular timers may have fired while this ran; make sure an
                     // unused session still expires.
@@ -408,7 +421,9 @@ impl Session {
         }
     }
 
-    fn report_failure(&mut self, error: SessionError) {
+    /// Tell the manager. `cookies_valid`: the portal login itself may still be good (the
+    /// browser died, not the login), so the next incarnation may come up from the snapshot.
+    fn report_failure(&mut self, error: SessionError, cookies_valid: bool) {
         self.failed = true;
         self.stop_timers();
         self.args.shared.set_state(SessionState::Restarting);
@@ -416,6 +431,7 @@ impl Session {
             id: self.id().to_string(),
             incarnation: self.args.incarnation,
             error,
+            cookies_valid,
         });
     }
 }

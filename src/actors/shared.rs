@@ -16,6 +16,9 @@ pub enum SessionState {
     Restarting,
     /// Logged in, but the portal is down: refreshes retry with backoff, requests get 503.
     Waiting,
+    /// Coming back from its snapshot (after a Chrome crash or a service restart); requests
+    /// wait for it as for a restart.
+    Restoring,
     Closing,
 }
 
@@ -92,6 +95,31 @@ impl SessionShared {
     fn status(&self) -> std::sync::MutexGuard<'_, Status> {
         // A panic while holding this lock cannot leave the plain data inconsistent.
         self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A session brought back from its snapshot: same id, creation time, last use and
+    /// restart count as before.
+    pub fn restored(snapshot: &crate::snapshot::Snapshot) -> SessionShared {
+        let shared = SessionShared::new(
+            snapshot.session_id.clone(),
+            snapshot.username.clone(),
+            snapshot.keep_alive,
+        );
+        let shared = SessionShared {
+            created_at: snapshot.created_at,
+            ..shared
+        };
+        {
+            let mut s = shared.status();
+            s.state = SessionState::Restoring;
+            s.last_used = snapshot.last_used;
+            s.restarts = snapshot.restarts;
+        }
+        shared
+    }
+
+    pub fn restarts(&self) -> u32 {
+        self.status().restarts
     }
 
     pub fn keep_alive(&self) -> bool {

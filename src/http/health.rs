@@ -26,6 +26,8 @@ fn health(ctx: &Ctx) -> warp::reply::Response {
         "active_sessions": active,
         "persistent_sessions": persistent,
         "max_sessions": max,
+        // Chromes launched ahead of need (`chrome.spares`); they use memory too.
+        "spare_browsers": ctx.sessions.spare_browsers(),
         // The original's spelling, which its operators' dashboards read.
         "session_capacity": format!("{active}/{max}"),
         "timestamp": timefmt::iso(&chrono::Utc::now()),

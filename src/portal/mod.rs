@@ -14,6 +14,8 @@
 //! | `appointments` | check, book (and decide the outcome), My Appointments |
 //! | `my_appointments` | My Appointments: loading route, window scroll, select all, read |
 //! | `options` | matching a requested value against a dropdown's options |
+//! | `persist` | a login's cookies and web storage: read from one Chrome, installed in another |
+//! | `spares` | Chromes launched ahead of need, taken by new sessions and restarts |
 //! | `shots` | debug screenshots with their label |
 //! | `wizard` | the appointment wizard's steps |
 //! | `bundle` | failure bundles: the page and the profile's strategies when a step fails |
@@ -29,7 +31,9 @@ mod login;
 mod my_appointments;
 mod options;
 mod page;
+mod persist;
 mod shots;
+mod spares;
 mod wizard;
 
 pub use appointments::{
@@ -45,4 +49,6 @@ pub use error::DriverError;
 pub use login::{LOGIN_KEYS, LoginForm, check_logged_in, open_login, submit_login};
 pub use my_appointments::LIST_KEYS;
 pub use page::{Page, Shot};
+pub use persist::{capture as capture_state, restore as restore_state};
+pub use spares::Spares;
 pub use wizard::WIZARD_KEYS;

@@ -46,6 +46,9 @@ pub async fn start(overrides: &[(&str, &str)]) -> TestApp {
         ("sandbox.captcha_solve_delay_ms", "50"),
         ("chrome.data_dir", &data),
         ("chrome.liveness_interval", "1"),
+        // A spare Chrome per test server would only compete for the CPU; the tests of
+        // spares turn them on.
+        ("chrome.spares", "0"),
         ("sessions.restart_backoff_initial_ms", "100"),
         ("sessions.restart_backoff_max_ms", "500"),
         ("log.filter", "warn"),

@@ -71,6 +71,9 @@ pub struct HealthResponse {
     pub active_sessions: u64,
     pub persistent_sessions: u64,
     pub max_sessions: u64,
+    /// Chromes launched ahead of need (`chrome.spares`), waiting for the next session or
+    /// restart; they count towards memory.
+    pub spare_browsers: u64,
     /// `active/max`, as the original answered it.
     #[schema(example = "1/10")]
     pub session_capacity: Option<String>,
@@ -133,6 +136,9 @@ pub enum SessionState {
     Restarting,
     /// Logged in, waiting for a portal that is down (requests answer 503).
     Waiting,
+    /// Coming back from its snapshot (after a Chrome crash or a service restart); requests
+    /// wait for it.
+    Restoring,
     Closing,
 }
 

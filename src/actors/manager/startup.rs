@@ -1,0 +1,81 @@
+//! Bringing sessions back at start: every snapshot that was read is registered under its
+//! old id at once (so clients holding the id wait instead of getting "not found", and
+//! `get_session` with the same credentials finds it), then restored at most
+//! `sessions.restore_concurrency` at a time, oldest use first.
+
+use super::{Entry, ManagerMsg, Registry};
+use crate::actors::shared::SessionShared;
+use crate::credentials::Credentials;
+use crate::snapshot::Snapshot;
+use ractor::ActorRef;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+impl Registry {
+    /// Register restored sessions (state `restoring`) and queue them.
+    pub(super) fn register_restored(&mut self, mut snapshots: Vec<Snapshot>) {
+        snapshots.sort_by_key(|s| s.last_used);
+        for snapshot in snapshots {
+            let id = snapshot.session_id.clone();
+            if self.by_id.contains_key(&id) || self.by_key.contains_key(&snapshot.credential_key) {
+                continue;
+            }
+            let credentials = match (&snapshot.password, &snapshot.captcha_key) {
+                (Some(password), Some(captcha_key)) => Some(Credentials {
+                    username: snapshot.username.clone(),
+                    password: password.clone(),
+                    captcha_key: captcha_key.clone(),
+                }),
+                _ => None,
+            };
+            let entry = Entry {
+                shared: Arc::new(SessionShared::restored(&snapshot)),
+                scope: snapshot.scope.clone(),
+                key: snapshot.credential_key.clone(),
+                credentials,
+                actor: None,
+                // Carry on counting: profile directories and logs tell the incarnations apart.
+                incarnation: snapshot.incarnation + 1,
+                grant_waiters: Vec::new(),
+                lease_waiters: Vec::new(),
+                restarts: VecDeque::new(),
+                // It was serving before: a failure now is a restart, not a failed first login.
+                ever_ready: true,
+                outage: None,
+                restore_next: true,
+                // Set when its restore starts and holds a slot.
+                startup_restore: false,
+            };
+            tracing::info!(event = "session_restoring", session_id = %id, username = %snapshot.username, keep_alive = snapshot.keep_alive);
+            self.by_key
+                .insert(snapshot.credential_key.clone(), id.clone());
+            self.by_id.insert(id.clone(), entry);
+            self.restore_queue.push_back(id);
+        }
+    }
+
+    /// Start queued restores while slots are free.
+    pub(super) async fn restore_next(&mut self, myself: &ActorRef<ManagerMsg>) {
+        let limit = self.settings.sessions.restore_concurrency.max(1);
+        while !self.shutting_down && self.restoring < limit {
+            let Some(id) = self.restore_queue.pop_front() else {
+                return;
+            };
+            // Closed (DELETE) while it waited its turn.
+            let Some(entry) = self.by_id.get_mut(&id) else {
+                continue;
+            };
+            entry.startup_restore = true;
+            self.restoring += 1;
+            self.spawn_session(myself, &id).await;
+        }
+    }
+
+    /// A session restored at start came up, failed, or was removed.
+    pub(super) fn restore_slot_freed(&mut self) {
+        self.restoring = self.restoring.saturating_sub(1);
+        if !self.restore_queue.is_empty() {
+            let _ = self.me.send_message(ManagerMsg::RestoreNext);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! A session whose Chrome dies comes back from its snapshot: same id, no captcha, no login;
+//! a portal that logged it out meanwhile costs a full login instead; a spare Chrome serves
+//! the next cold login and is replaced. In-process (one API, one sandbox); the service
+//! restarts are in `persistence.rs`.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::{KEY, PASS, USER, start, wait_until};
+
+async fn containers(t: &support::TestApp, id: &str) -> (u16, Value) {
+    t.post(
+        "/get_containers",
+        json!({"session_id": id, "format": "json", "target_count": 3}),
+    )
+    .await
+}
+
+fn counts(stats: &Value) -> (u64, u64) {
+    (
+        stats["captcha_tasks"].as_u64().unwrap(),
+        stats["logins_ok"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_chrome_comes_back_without_a_login() {
+    let mut t = start(&[]).await;
+    let id = t.demo_session().await;
+    let (status, body) = containers(&t, &id).await;
+    assert_eq!(status, 200, "{body}");
+    let snap = t.data_dir.join("sessions").join(format!("{id}.snap"));
+    wait_until("a snapshot", Duration::from_secs(10), || snap.exists()).await;
+    let before = counts(&t.sandbox_stats().await);
+    let pids = t.chrome_pids();
+    assert_eq!(pids.len(), 1);
+    unsafe { libc::kill(pids[0] as i32, libc::SIGKILL) };
+    // The next business request is answered by the same session id, on a new Chrome.
+    let (status, body) = containers(&t, &id).await;
+    assert_eq!(status, 200, "{body}");
+    let row = t.restarted_once(&id).await;
+    assert_eq!(row["session_id"], id);
+    assert_ne!(t.chrome_pids(), pids);
+    assert_eq!(
+        counts(&t.sandbox_stats().await),
+        before,
+        "no captcha task and no portal login for a restore"
+    );
+    t.shutdown_clean().await;
+    assert!(
+        snap.exists(),
+        "a shutdown keeps the snapshot for the next start"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restore_the_portal_refuses_falls_back_to_a_full_login() {
+    let mut t = start(&[]).await;
+    let id = t.demo_session().await;
+    let snap = t.data_dir.join("sessions").join(format!("{id}.snap"));
+    wait_until("a snapshot", Duration::from_secs(10), || snap.exists()).await;
+    let before = counts(&t.sandbox_stats().await);
+    // The portal ends every session, then the Chrome dies before any refresh saw it.
+    t.sandbox_post("/__sandbox/logout_all", json!({})).await;
+    let pids = t.chrome_pids();
+    unsafe { libc::kill(pids[0] as i32, libc::SIGKILL) };
+    let (status, body) = containers(&t, &id).await;
+    assert_eq!(status, 200, "{body}");
+    let after = counts(&t.sandbox_stats().await);
+    assert_eq!(after.0, before.0 + 1, "one captcha task for the new login");
+    assert_eq!(after.1, before.1 + 1, "one portal login");
+    t.shutdown_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_a_session_removes_its_snapshot() {
+    let mut t = start(&[]).await;
+    let id = t.demo_session().await;
+    let snap = t.data_dir.join("sessions").join(format!("{id}.snap"));
+    wait_until("a snapshot", Duration::from_secs(10), || snap.exists()).await;
+    let (status, body) = t.delete(&format!("/sessions/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    wait_until("the snapshot removed", Duration::from_secs(10), || {
+        !snap.exists()
+    })
+    .await;
+    t.shutdown_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_spare_chrome_serves_the_next_login_and_is_replaced() {
+    let mut t = start(&[("chrome.spares", "1")]).await;
+    let spare_dirs = |t: &support::TestApp| -> Vec<String> {
+        t.profile_dirs()
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .filter(|n| n.starts_with("spare-"))
+            .collect()
+    };
+    support::eventually("a spare Chrome", Duration::from_secs(30), || async {
+        (spares(&t).await == Some(1)).then_some(())
+    })
+    .await;
+    let waiting = spare_dirs(&t);
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    let (status, body) = t.get_session(USER, PASS, KEY).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["session_id"].as_str().unwrap().to_string();
+    // The session runs in the spare's profile, not one launched for it.
+    let dirs: Vec<String> = t
+        .profile_dirs()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(dirs.contains(&waiting[0]), "{dirs:?}");
+    assert!(!dirs.iter().any(|d| d.starts_with(&id)), "{dirs:?}");
+    // And a new spare takes its place.
+    support::eventually("a replacement spare", Duration::from_secs(30), || async {
+        (spares(&t).await == Some(1) && spare_dirs(&t).len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        t.chrome_pids().len(),
+        2,
+        "the session's Chrome and one spare"
+    );
+    t.shutdown_clean().await;
+}
+
+async fn spares(t: &support::TestApp) -> Option<u64> {
+    t.get("/health").await.1["spare_browsers"].as_u64()
+}
