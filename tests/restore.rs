@@ -131,3 +131,78 @@ async fn a_spare_chrome_serves_the_next_login_and_is_replaced() {
 async fn spares(t: &support::TestApp) -> Option<u64> {
     t.get("/health").await.1["spare_browsers"].as_u64()
 }
+
+/// Shut the API down (as SIGTERM does) and start a new one on the same data directory and
+/// sandbox, with `overrides`.
+async fn restart_with(t: &mut support::TestApp, overrides: &[(&str, &str)]) {
+    t.app.take().unwrap().shutdown().await;
+    let data = t.data_dir.display().to_string();
+    let mut all = vec![
+        ("server.port", "0"),
+        ("chrome.data_dir", data.as_str()),
+        ("chrome.spares", "0"),
+        ("chrome.liveness_interval", "1"),
+        ("log.filter", "warn"),
+    ];
+    all.extend_from_slice(overrides);
+    let mut settings = emodal_api::config::Settings::from_overrides(&all).unwrap();
+    settings.wire_to_sandbox(&t.portal);
+    let app = emodal_api::app::Application::build(settings).await.unwrap();
+    t.api = app.base_url();
+    t.app = Some(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restart_restores_what_its_tokens_can_reach_and_drops_the_rest() {
+    let mut t = start(&[("server.api_tokens", "tok-kept-1,tok-removed-2")]).await;
+    let body =
+        json!({"username": USER, "password": PASS, "captcha_api_key": KEY, "keep_alive": true});
+    let mut ids = Vec::new();
+    for token in ["tok-kept-1", "tok-removed-2"] {
+        let (status, got) = t
+            .call_as(
+                Some(token),
+                reqwest::Method::POST,
+                "/get_session",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, 200, "{got}");
+        ids.push(got["session_id"].as_str().unwrap().to_string());
+    }
+    let dir = t.data_dir.join("sessions");
+    let snap = |id: &str| dir.join(format!("{id}.snap"));
+    assert!(snap(&ids[0]).exists() && snap(&ids[1]).exists());
+    let before = counts(&t.sandbox_stats().await);
+
+    restart_with(&mut t, &[("server.api_tokens", "tok-kept-1")]).await;
+    // The kept token's session answers under its old id, without a login.
+    let (status, got) = t
+        .call_as(
+            Some("tok-kept-1"),
+            reqwest::Method::POST,
+            "/get_containers",
+            Some(json!({"session_id": ids[0], "format": "json", "target_count": 3})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (status, got) = t
+        .call_as(
+            Some("tok-kept-1"),
+            reqwest::Method::POST,
+            "/get_session",
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["session_id"], ids[0].as_str());
+    assert_eq!(got["is_new"], false);
+    assert_eq!(counts(&t.sandbox_stats().await), before);
+    // The removed token's session is gone, snapshot and all.
+    assert!(!snap(&ids[1]).exists());
+    let (_, listed) = t
+        .call_as(Some("tok-kept-1"), reqwest::Method::GET, "/sessions", None)
+        .await;
+    assert_eq!(listed["sessions"].as_array().unwrap().len(), 1, "{listed}");
+    t.shutdown_clean().await;
+}
