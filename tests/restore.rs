@@ -176,6 +176,16 @@ async fn a_restart_restores_what_its_tokens_can_reach_and_drops_the_rest() {
     let before = counts(&t.sandbox_stats().await);
 
     restart_with(&mut t, &[("server.api_tokens", "tok-kept-1")]).await;
+    // Registered under its old id before its Chrome is even launched.
+    let (_, listed) = t
+        .call_as(Some("tok-kept-1"), reqwest::Method::GET, "/sessions", None)
+        .await;
+    assert_eq!(
+        listed["sessions"][0]["session_id"],
+        ids[0].as_str(),
+        "{listed}"
+    );
+    assert_eq!(listed["sessions"][0]["state"], "restoring", "{listed}");
     // The kept token's session answers under its old id, without a login.
     let (status, got) = t
         .call_as(
