@@ -11,7 +11,7 @@ if cargo nextest --version >/dev/null 2>&1; then
   # (sessions, restore, persistence) do not depend on the markup and run once.
   EMODAL_TEST_GENERATION=mdc cargo nextest run --no-fail-fast \
     --test containers --test appointments --test driver_appointments --test driver_page \
-    --test check_profile "$@"
+    --test check_profile --test driver_persist "$@"
   # nextest does not run doctests.
   cargo test --doc --quiet
 else
