@@ -216,3 +216,28 @@ async fn a_restart_restores_what_its_tokens_can_reach_and_drops_the_rest() {
     assert_eq!(listed["sessions"].as_array().unwrap().len(), 1, "{listed}");
     t.shutdown_clean().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restart_during_a_portal_outage_restores_once_it_is_back() {
+    let mut t = start(&[]).await;
+    let body =
+        json!({"username": USER, "password": PASS, "captcha_api_key": KEY, "keep_alive": true});
+    let (status, got) = t.post("/get_session", body).await;
+    assert_eq!(status, 200, "{got}");
+    let id = got["session_id"].as_str().unwrap().to_string();
+    let before = counts(&t.sandbox_stats().await);
+    t.sandbox_post("/__sandbox/outage", json!({"seconds": 3}))
+        .await;
+    restart_with(&mut t, &[]).await;
+    // Down at first: the session waits for the portal (503 at once, not a hang), keeping its
+    // snapshot, and comes back from it when the portal does.
+    let row = support::eventually("the session back", Duration::from_secs(60), || async {
+        t.session(&id).await.filter(|r| r["state"] == "ready")
+    })
+    .await;
+    assert_eq!(row["session_id"], id.as_str());
+    let (status, got) = containers(&t, &id).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(counts(&t.sandbox_stats().await), before, "no new login");
+    t.shutdown_clean().await;
+}

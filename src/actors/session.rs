@@ -187,7 +187,14 @@ impl Session {
                 url
             }
             Err(error) => {
-                tracing::warn!(event = "login_failed", session_id = %self.id(), username = %self.args.shared.username, error = %error);
+                // Still `restoring`: the restore itself failed (the portal down), no login
+                // was tried.
+                let event = if self.args.shared.state() == SessionState::Restoring {
+                    "restore_failed"
+                } else {
+                    "login_failed"
+                };
+                tracing::warn!(event, session_id = %self.id(), username = %self.args.shared.username, error = %error);
                 // Close Chrome now: the client's error answer must not leave a browser behind.
                 if let Some(browser) = self.browser.take() {
                     browser.close().await;
