@@ -24,6 +24,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+// Issue 12's rows (10-12); in a folder, as cargo takes every `benches/*.rs` for a target.
+#[path = "service/persistence.rs"]
+mod persistence;
+
 /// Sandbox accounts in the generated settings: `bench01` .. `bench42`.
 const ACCOUNTS: usize = 42;
 /// Any non-empty key solves in the sandbox.
@@ -759,6 +763,16 @@ async fn main() -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let foreign_at_start = foreign_chromes(&HashSet::new());
 
+    // `cargo bench --bench service -- persistence`: only issue 12's rows.
+    if std::env::args().skip(1).any(|a| a == "persistence") {
+        persistence::rows(&root, &mut table, &mut notes).await;
+        print!("{}", table.markdown());
+        for n in &notes {
+            println!("- {n}");
+        }
+        return Ok(());
+    }
+
     // ---- start the service ------------------------------------------------------------
     let mut service = Service::start(&root)?;
     note(format!(
@@ -1257,6 +1271,10 @@ async fn main() -> Result<()> {
         Goal::AtLeast(10.0),
         |v| format!("{v:.1}x"),
     );
+
+    // 10-12: sessions that outlive their Chrome and the service, on processes of their own
+    // (run after the service above has stopped, so its 20 Chromes are gone).
+    persistence::rows(&root, &mut table, &mut notes).await;
 
     // Notes on how far each figure can be trusted.
     if foreign_at_start > 0 || foreign_during_mem > 0 {
