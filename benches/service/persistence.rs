@@ -204,8 +204,9 @@ pub async fn rows(root: &Path, table: &mut Table, notes: &mut Vec<String>) {
          (first restart: no backoff) rather than the fourth restart in 10 minutes, which drops \
          the session; it waits for a spare Chrome before each kill, and finds the session's \
          Chrome as the one whose DevTools lists a portal page. Row 12 runs an API with a spare \
-         and one without side by side and alternates their logins; a login that takes the \
-         spare runs alongside the launch of its replacement."
+         and one without side by side and alternates their logins; the replacement of a \
+         taken spare launches once no spare has been taken for 2 s, so it does not compete \
+         with the login that took one."
     ));
 }
 

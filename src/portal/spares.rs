@@ -33,7 +33,13 @@ struct Inner {
     closed: AtomicBool,
     /// Wakes the keeper: a spare was taken, or it is time to close.
     wake: Notify,
+    /// When a spare was last taken.
+    taken_at: Mutex<Option<Instant>>,
 }
+
+/// How long after a spare was taken its replacement waits to launch: about one login on a
+/// fast portal.
+const QUIET: Duration = Duration::from_secs(2);
 
 impl Spares {
     /// Keep `chrome.spares` browsers ready (none when 0). The keeper task runs until
@@ -53,6 +59,7 @@ impl Spares {
                 count: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
                 wake: Notify::new(),
+                taken_at: Mutex::new(None),
             }),
         };
         if chrome.spares > 0 {
@@ -82,6 +89,13 @@ impl Spares {
             self.inner.count.store(ready.len(), Ordering::SeqCst);
             taken
         };
+        if taken.is_some() {
+            *self
+                .inner
+                .taken_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
         self.inner.wake.notify_one();
         taken
     }
@@ -126,6 +140,13 @@ impl Spares {
                 browser.close().await;
             }
             if self.available() < inner.want {
+                // Not while the login that just took a spare runs: a Chrome starting up
+                // takes a core for about half a second, which that login would wait for
+                // (measured: a cold login with a spare took as long as one without).
+                self.wait_for_quiet().await;
+                if inner.closed.load(Ordering::SeqCst) {
+                    break;
+                }
                 match self.launch().await {
                     Ok(()) => failures = 0,
                     Err(e) => {
@@ -141,6 +162,20 @@ impl Spares {
             let _ = tokio::time::timeout(Duration::from_secs(30), inner.wake.notified()).await;
         }
         // Closed while a launch was under way: that browser was closed by `launch`.
+    }
+
+    /// Wait until no spare has been taken for [`QUIET`].
+    async fn wait_for_quiet(&self) {
+        let inner = &self.inner;
+        loop {
+            let since = *inner.taken_at.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(since) = since else { return };
+            let left = QUIET.saturating_sub(since.elapsed());
+            if left.is_zero() || inner.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            let _ = tokio::time::timeout(left, inner.wake.notified()).await;
+        }
     }
 
     async fn launch(&self) -> Result<(), super::DriverError> {
