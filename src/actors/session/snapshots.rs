@@ -39,6 +39,7 @@ impl Session {
         // Two small calls: bounded like a liveness probe, so a stuck browser is noticed now
         // rather than after a whole call timeout.
         let limit = Duration::from_secs(self.args.settings.chrome.probe_timeout.max(1));
+        let began = std::time::Instant::now();
         let captured = match browser.run("snapshot", limit, portal::capture_state).await {
             Ok(state) => state,
             Err(error) if error.needs_restart() || matches!(error, DriverError::Timeout { .. }) => {
@@ -53,6 +54,7 @@ impl Session {
                 return;
             }
         };
+        tracing::trace!(session_id = %self.id(), took_us = began.elapsed().as_micros() as u64, "snapshot captured");
         if captured.cookies.is_empty() {
             // Nothing that could log a browser in: never overwrite a good snapshot with it.
             return;
@@ -89,7 +91,7 @@ impl Session {
         };
         match a.store.save(snapshot).await {
             Ok(()) => {
-                tracing::debug!(session_id = %self.id(), cookies = browser.cookies.len(), "snapshot written");
+                tracing::debug!(session_id = %self.id(), cookies = browser.cookies.len(), took_ms = began.elapsed().as_millis() as u64, "snapshot written");
                 self.saved = Some(Saved {
                     browser,
                     last_used,
