@@ -372,6 +372,7 @@ impl Registry {
             startup_restore: false,
         };
         self.by_key.insert(key, id.clone());
+        super::directory::register(&id, &entry.scope);
         self.by_id.insert(id.clone(), entry);
         self.spawn_session(myself, &id).await;
     }
@@ -724,6 +725,7 @@ impl Registry {
     fn unregister(&mut self, id: &str) {
         if let Some(entry) = self.by_id.remove(id) {
             self.by_key.remove(&entry.key);
+            super::directory::forget(id);
             if entry.startup_restore {
                 self.restore_slot_freed();
             }

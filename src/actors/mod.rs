@@ -3,6 +3,7 @@
 //! Callers use the [`Sessions`] handle and never see a message type.
 
 mod admission;
+mod directory;
 mod error;
 mod handle;
 pub mod manager;
@@ -10,6 +11,7 @@ mod operations;
 pub mod session;
 mod shared;
 
+pub use directory::scope_of;
 pub use error::{Fault, SessionError};
 pub use handle::Sessions;
 pub use shared::{SessionGrant, SessionShared, SessionState, SessionSummary};

@@ -46,6 +46,7 @@ impl Registry {
                 // Set when its restore starts and holds a slot.
                 startup_restore: false,
             };
+            crate::actors::directory::register(&id, &snapshot.scope);
             tracing::info!(event = "session_restoring", session_id = %id, username = %snapshot.username, keep_alive = snapshot.keep_alive);
             self.by_key
                 .insert(snapshot.credential_key.clone(), id.clone());
