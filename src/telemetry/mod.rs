@@ -2,13 +2,18 @@
 //! JSON object per line with `log.format = "json"`.
 //!
 //! Supervision decisions are logged as events with an `event` field (`session_started`,
-//! `session_restarting`, ...) so operators can filter on it in either format.
+//! `session_restarting`, ...) so operators can filter on it in either format; [`events`]
+//! also publishes them live for `GET /events`.
+
+pub mod events;
 
 use crate::config::LogSettings;
 use std::ffi::OsStr;
 use std::io::IsTerminal;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::MakeExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Install the global subscriber. `RUST_LOG`, when set, wins over `log.filter`.
 pub fn init(settings: &LogSettings) {
@@ -25,14 +30,18 @@ pub fn init(settings: &LogSettings) {
             std::io::stderr().is_terminal(),
             std::env::var_os("NO_COLOR").as_deref(),
         );
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         .with_target(true)
         .with_ansi(colour)
         .with_writer(std::io::stderr);
+    // Each layer has its own filter: a quiet log (`log.filter = "warn"`) must not starve the
+    // live event feed, and the feed's filter must not make the log louder.
+    let registry = tracing_subscriber::registry().with(events::layer());
     // A second init (tests start several servers in one process) is harmless: ignore it.
     let _ = if settings.format == "json" {
-        builder.json().flatten_event(true).try_init()
+        registry
+            .with(log.json().flatten_event(true).with_filter(filter))
+            .try_init()
     } else {
         // Values come from clients and pages (usernames, URLs, dialog texts): a newline or an
         // escape sequence in one must not forge a log line or repaint the terminal.
@@ -46,7 +55,9 @@ pub fn init(settings: &LogSettings) {
             }
         })
         .delimited(" ");
-        builder.fmt_fields(fields).try_init()
+        registry
+            .with(log.fmt_fields(fields).with_filter(filter))
+            .try_init()
     };
 }
 
