@@ -31,6 +31,8 @@ impl Application {
     /// Bind `server.host:server.port` (port 0 picks a free one) and start serving.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let settings = Arc::new(settings);
+        // Before anything records a metric: until a recorder is installed they go nowhere.
+        crate::metrics::handle();
         let listener =
             tokio::net::TcpListener::bind((settings.server.host.as_str(), settings.server.port))
                 .await?;

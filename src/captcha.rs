@@ -25,6 +25,18 @@ pub enum CaptchaError {
     Service(String),
 }
 
+impl CaptchaError {
+    /// The `kind` label of `emodal_captcha_tasks_failed_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CaptchaError::Account(_) => "account",
+            CaptchaError::Unsolved(_) => "unsolvable",
+            CaptchaError::Timeout(_) => "timeout",
+            CaptchaError::Service(_) => "service",
+        }
+    }
+}
+
 /// Error codes that mean "this key cannot be used", as opposed to "this task failed".
 const ACCOUNT_ERRORS: &[&str] = &[
     "ERROR_WRONG_USER_KEY",
@@ -83,8 +95,12 @@ impl CaptchaClient {
             .post(format!("{}/in.php", self.base))
             .form(&form)
             .send();
-        let task = parse(submitted.await).await?;
+        let task = parse(submitted.await)
+            .await
+            .inspect_err(|e| crate::metrics::captcha_failed(e.kind()))?;
         tracing::debug!(task_id = %task, "captcha task submitted");
+        crate::metrics::captcha_submitted();
+        let began = std::time::Instant::now();
 
         tokio::time::sleep(self.first_poll_delay).await;
         loop {
@@ -100,11 +116,18 @@ impl CaptchaClient {
                 .query(&query)
                 .send();
             match parse(polled.await).await {
-                Ok(token) => return Ok(token),
+                Ok(token) => {
+                    crate::metrics::captcha_solved(began.elapsed());
+                    return Ok(token);
+                }
                 Err(CaptchaError::Unsolved(code)) if code == "CAPCHA_NOT_READY" => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    crate::metrics::captcha_failed(e.kind());
+                    return Err(e);
+                }
             }
             if tokio::time::Instant::now() + self.poll_interval > deadline {
+                crate::metrics::captcha_failed("timeout");
                 return Err(CaptchaError::Timeout(self.timeout.as_secs()));
             }
             tokio::time::sleep(self.poll_interval).await;

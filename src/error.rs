@@ -57,6 +57,10 @@ impl ApiError {
 
     pub fn into_response(self) -> warp::reply::Response {
         use warp::Reply;
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            let code = self.extra.get("error_code").and_then(Value::as_str);
+            crate::metrics::rejected(code.unwrap_or("other"));
+        }
         let mut response =
             warp::reply::with_status(warp::reply::json(&self.body()), self.status).into_response();
         if let Some(seconds) = self.retry_after {

@@ -17,6 +17,7 @@
 //! | [`check_profile`] | `check-profile`: what each profile strategy matches on each page |
 //! | [`cleanup`] | one instance per data directory; leftovers of a killed run |
 //! | [`credentials`] | credentials, their keyed hash, session ids |
+//! | [`metrics`] | Prometheus metrics: counters where things happen, gauges when scraped |
 //! | [`files`] | files written for clients, served from `/files`, swept on a timer |
 //! | [`sheet`] | `.xlsx` export |
 //! | [`timefmt`] | timestamps as clients see them |
@@ -33,6 +34,7 @@ pub mod credentials;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod portal;
 pub mod sandbox;

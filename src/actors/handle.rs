@@ -128,6 +128,36 @@ impl Sessions {
         }
     }
 
+    /// What the metrics show of the present: sessions by state, queues, browsers.
+    pub async fn census(&self) -> crate::metrics::Census {
+        let answer = self
+            .manager
+            .call(|reply| ManagerMsg::Census { reply }, Some(QUICK))
+            .await;
+        let rows = match answer {
+            Ok(CallResult::Success(rows)) => rows,
+            _ => Vec::new(),
+        };
+        let mut states: Vec<(&'static str, usize)> = Vec::new();
+        for row in &rows {
+            match states.iter_mut().find(|(s, _)| *s == row.state) {
+                Some((_, n)) => *n += 1,
+                None => states.push((row.state, 1)),
+            }
+        }
+        crate::metrics::Census {
+            states,
+            spares: self.spares.available(),
+            queue_max: rows.iter().map(|r| r.in_flight).max().unwrap_or(0),
+            queue_total: rows.iter().map(|r| r.in_flight).sum(),
+            chrome_pids: rows
+                .iter()
+                .map(|r| r.chrome_pid)
+                .filter(|p| *p != 0)
+                .collect(),
+        }
+    }
+
     /// Is there a session `id` in `scope` (in any state but closing)?
     pub async fn exists(&self, scope: &str, id: &str) -> bool {
         self.list(scope).await.iter().any(|s| s.session_id == id)

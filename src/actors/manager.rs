@@ -77,6 +77,17 @@ pub enum ManagerMsg {
     },
     /// Start restoring queued sessions while restore slots are free.
     RestoreNext,
+    /// Every session's state, queue and browser, for the metrics.
+    Census {
+        reply: RpcReplyPort<Vec<SessionCount>>,
+    },
+}
+
+/// One session as the metrics see it (no id: nothing here may become a label).
+pub struct SessionCount {
+    pub state: &'static str,
+    pub in_flight: usize,
+    pub chrome_pid: u32,
 }
 
 /// A ready session's actor, for running one operation on it.
@@ -216,6 +227,18 @@ impl Actor for SessionManager {
             ManagerMsg::Expired { id, incarnation } => reg.expired(&id, incarnation),
             ManagerMsg::Restart { id, incarnation } => reg.restart(&myself, &id, incarnation).await,
             ManagerMsg::RestoreNext => reg.restore_next(&myself).await,
+            ManagerMsg::Census { reply } => {
+                let rows = reg
+                    .by_id
+                    .values()
+                    .map(|e| SessionCount {
+                        state: e.shared.state_name(),
+                        in_flight: e.shared.in_flight(),
+                        chrome_pid: e.shared.chrome_pid(),
+                    })
+                    .collect();
+                let _ = reply.send(rows);
+            }
         }
         reg.update_counters();
         Ok(())
@@ -429,6 +452,7 @@ impl Registry {
         match victim {
             Some(id) => {
                 tracing::info!(event = "session_closed", session_id = %id, reason = "evicted to make room");
+                crate::metrics::evicted();
                 self.remove(&id, None);
                 true
             }
@@ -587,6 +611,7 @@ impl Registry {
                 actor.stop(Some("portal unavailable".into()));
             }
             let backoff = backoff(&settings, attempt);
+            crate::metrics::restart("outage");
             tracing::warn!(
                 event = "session_waiting",
                 session_id = %id,
@@ -617,6 +642,7 @@ impl Registry {
             return;
         }
         entry.restarts.push_back(now);
+        crate::metrics::restart(restart_reason(&error, cookies_valid));
         let attempt = entry.restarts.len() as u32;
         entry.shared.count_restart();
         entry.shared.set_state(SessionState::Restarting);
@@ -666,12 +692,14 @@ impl Registry {
             return;
         }
         tracing::info!(event = "session_expired", session_id = %id, username = %entry.shared.username);
+        crate::metrics::expired();
         self.remove(id, None);
     }
 
     /// Remove a session for good and tell everyone waiting on it why.
     fn drop_session(&mut self, id: &str, reason: &str, error: &SessionError) {
         tracing::warn!(event = "session_dropped", session_id = %id, reason, error = %error);
+        crate::metrics::dropped(drop_reason(reason, error));
         if let Some(entry) = self.by_id.get_mut(id) {
             let waiters: Vec<_> = entry.grant_waiters.drain(..).map(|(r, _)| r).collect();
             let leases: Vec<_> = entry.lease_waiters.drain(..).collect();
@@ -765,6 +793,30 @@ impl Registry {
             wait_for_browsers(Duration::from_secs(5)).await;
             let _ = reply.send(());
         });
+    }
+}
+
+/// The `reason` label of `emodal_session_restarts_total`.
+fn restart_reason(error: &SessionError, cookies_valid: bool) -> &'static str {
+    match error {
+        SessionError::Internal(_) => "actor",
+        _ if cookies_valid => "browser",
+        e if e.is_restarting() => "logged_out",
+        _ => "login_failed",
+    }
+}
+
+/// The `reason` label of `emodal_session_drops_total`: a small fixed set.
+fn drop_reason(reason: &str, error: &SessionError) -> &'static str {
+    match error {
+        SessionError::BadCredentials => "bad_credentials",
+        SessionError::CaptchaAccount(_) => "captcha_account",
+        SessionError::PortalUnreachable(_) => "portal_unreachable",
+        SessionError::CredentialsNotKept => "credentials_not_kept",
+        _ if reason.starts_with("first login") => "first_login_failed",
+        _ if reason.starts_with("more than") => "too_many_restarts",
+        _ if reason == "spawn_failed" => "spawn_failed",
+        _ => "other",
     }
 }
 

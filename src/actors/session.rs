@@ -179,10 +179,12 @@ impl Session {
         };
         let url = match result {
             Ok(bring_up::CameUp::Restored { url, took }) => {
+                crate::metrics::restore("ok");
                 tracing::info!(event = "session_restored", session_id = %self.id(), username = %self.args.shared.username, source = "snapshot", took_ms = took.as_millis() as u64);
                 url
             }
             Ok(bring_up::CameUp::LoggedIn { url }) => {
+                crate::metrics::login("ok");
                 tracing::info!(event = "login_succeeded", session_id = %self.id(), username = %self.args.shared.username);
                 url
             }
@@ -190,8 +192,10 @@ impl Session {
                 // Still `restoring`: the restore itself failed (the portal down), no login
                 // was tried.
                 let event = if self.args.shared.state() == SessionState::Restoring {
+                    crate::metrics::restore("failed");
                     "restore_failed"
                 } else {
+                    crate::metrics::login(login_result(&error));
                     "login_failed"
                 };
                 tracing::warn!(event, session_id = %self.id(), username = %self.args.shared.username, error = %error);
@@ -233,12 +237,21 @@ impl Session {
                     self.args.shared.set_state(SessionState::Ready);
                 }
                 tracing::info!(event = "refresh_succeeded", session_id = %self.id());
+                crate::metrics::refresh("ok");
                 self.args.shared.refreshed(url);
                 self.save_snapshot().await;
             }
-            Err(DriverError::Unavailable(why)) => self.wait_for_portal(myself, generation, &why),
+            Err(DriverError::Unavailable(why)) => {
+                crate::metrics::refresh("unavailable");
+                self.wait_for_portal(myself, generation, &why)
+            }
             Err(error) => {
                 tracing::warn!(event = "refresh_failed", session_id = %self.id(), error = %error);
+                crate::metrics::refresh(if error == DriverError::LoggedOut {
+                    "logged_out"
+                } else {
+                    "failed"
+                });
                 // Logged out: the cookies are dead, only a full login helps.
                 let cookies_valid = error != DriverError::LoggedOut;
                 self.report_failure(error.into(), cookies_valid);
@@ -440,5 +453,25 @@ impl Session {
             error,
             cookies_valid,
         });
+    }
+}
+
+/// A failed login as the `emodal_logins_total` metric names it.
+fn login_result(error: &SessionError) -> &'static str {
+    use super::Fault;
+    match error {
+        SessionError::BadCredentials => "bad_credentials",
+        SessionError::CaptchaAccount(_) | SessionError::CaptchaUnavailable(_) => "captcha_error",
+        SessionError::Operation {
+            fault: Fault::Portal,
+            message,
+            ..
+        } if message.contains("captcha") => "captcha_error",
+        SessionError::LoginTimeout(_)
+        | SessionError::Operation {
+            fault: Fault::Timeout,
+            ..
+        } => "timeout",
+        _ => "upstream",
     }
 }

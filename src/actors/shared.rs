@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,6 +28,8 @@ pub struct SessionShared {
     pub created_at: DateTime<Utc>,
     keep_alive: AtomicBool,
     in_flight: AtomicUsize,
+    /// The browser process of the current incarnation (0: none), for memory metrics.
+    chrome_pid: AtomicU32,
     status: Mutex<Status>,
 }
 
@@ -82,6 +84,7 @@ impl SessionShared {
             created_at: now,
             keep_alive: AtomicBool::new(keep_alive),
             in_flight: AtomicUsize::new(0),
+            chrome_pid: AtomicU32::new(0),
             status: Mutex::new(Status {
                 state: SessionState::Starting,
                 last_used: now,
@@ -180,6 +183,32 @@ impl SessionShared {
     pub fn end_request(&self) {
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.touch();
+    }
+
+    /// Requests queued or running on this session.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    pub fn set_chrome_pid(&self, pid: u32) {
+        self.chrome_pid.store(pid, Ordering::SeqCst);
+    }
+
+    pub fn chrome_pid(&self) -> u32 {
+        self.chrome_pid.load(Ordering::SeqCst)
+    }
+
+    /// The state as metrics name it: a ready session with requests is `busy`.
+    pub fn state_name(&self) -> &'static str {
+        match self.state() {
+            SessionState::Ready if self.busy() => "busy",
+            SessionState::Ready => "ready",
+            SessionState::Starting => "starting",
+            SessionState::Restarting => "restarting",
+            SessionState::Waiting => "waiting",
+            SessionState::Restoring => "restoring",
+            SessionState::Closing => "closing",
+        }
     }
 
     pub fn busy(&self) -> bool {

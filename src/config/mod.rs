@@ -60,6 +60,8 @@ pub struct ServerSettings {
     /// Open connections at most, and from one client address at most.
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+    /// Serve `/metrics` without the API token (a scraper on a private network).
+    pub metrics_public: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,6 +126,8 @@ pub struct CaptchaSettings {
     pub first_poll_delay_ms: u64,
     pub poll_interval_ms: u64,
     pub timeout: u64,
+    /// What the captcha service charges per 1,000 solved tasks, for the spend estimate.
+    pub price_per_1000: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

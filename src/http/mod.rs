@@ -9,6 +9,7 @@ mod containers;
 mod events;
 mod files;
 mod health;
+mod metrics;
 mod openapi;
 mod operation;
 mod requests;
@@ -98,6 +99,8 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         .unify()
         .or(files::routes(ctx.clone()))
         .unify()
+        .or(metrics::routes(ctx.clone()))
+        .unify()
         .or(events::routes(ctx.clone()))
         .unify()
         .or(openapi::routes())
@@ -120,6 +123,7 @@ fn allow_header(
             "DELETE"
         } else if path == "/sessions"
             || path == "/health"
+            || path == "/metrics"
             || path == "/openapi.json"
             || path.starts_with("/files/")
         {
@@ -217,6 +221,12 @@ fn business(
 }
 
 fn log_request(info: warp::log::Info<'_>) {
+    crate::metrics::request(
+        info.method().as_str(),
+        info.path(),
+        info.status().as_u16(),
+        info.elapsed(),
+    );
     // Paths only: bodies and headers may carry credentials or tokens.
     tracing::debug!(
         target: "emodal_api::http",

@@ -51,6 +51,7 @@ impl Session {
                         other => other.to_string(),
                     };
                     tracing::info!(event = "restore_failed", session_id = %self.id(), reason = %reason, took_ms = began.elapsed().as_millis() as u64, next = "full login");
+                    crate::metrics::restore("fell_back");
                     // A fresh browser for the login: the dead session's cookies and storage
                     // must not confuse the portal's login flow.
                     if let Some(browser) = self.browser.take() {
@@ -84,6 +85,7 @@ impl Session {
                 BrowserHandle::launch(&a.settings.chrome, a.profile.clone(), dir).await?
             }
         };
+        self.args.shared.set_chrome_pid(browser.pid());
         Ok(self.browser.insert(browser))
     }
 
