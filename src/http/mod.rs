@@ -122,6 +122,7 @@ fn allow_header(
         let allow = if path.starts_with("/sessions/") {
             "DELETE"
         } else if path == "/sessions"
+            || path == "/events"
             || path == "/health"
             || path == "/metrics"
             || path == "/openapi.json"

@@ -42,6 +42,8 @@ use warp::{Filter, Rejection};
         paths::make_appointment,
         paths::get_appointments,
         paths::get_file,
+        paths::events,
+        paths::metrics,
     ),
     components(schemas(ErrorBody, WizardFields, BusinessFields, FileFields)),
     modifiers(&Bearer, &SessionOrCredentials, &ErrorResponses),

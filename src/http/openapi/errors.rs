@@ -30,6 +30,8 @@ const BY_OPERATION: &[(&str, &[u16])] = &[
     ("check_appointments", BUSINESS),
     ("make_appointment", BOOKING),
     ("get_appointments", BUSINESS),
+    ("events", &[400, 401, 404, 503]),
+    ("metrics", &[401]),
 ];
 
 /// Why a status is answered; the same words for every operation that answers it, with the
@@ -57,7 +59,7 @@ fn why(status: u16, operation: &str) -> &'static str {
         }
         (401, _) => "Missing or invalid API token, or E-Modal rejected the credentials",
         (402, _) => "The captcha service refused the key (wrong key, no balance)",
-        (404, "close_session") => "No such session for this token",
+        (404, "close_session" | "events") => "No such session for this token",
         (404, "get_file") => "No such file (or it expired, `files.retention`)",
         (404, "check_appointments" | "make_appointment") => {
             "The portal has no such container or booking, or the appointment_session_id is \

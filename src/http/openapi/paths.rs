@@ -88,3 +88,16 @@ fn get_appointments() {}
         (Object = "application/json"),
     ))))]
 fn get_file() {}
+
+#[utoipa::path(get, path = "/events", operation_id = "events", tag = "sessions",
+    params(("session_id" = Option<String>, Query, description = "Only this session's events (one of this token's sessions; 404 otherwise)")),
+    responses((status = 200,
+        description = "Server-Sent Events, live: each supervision event the log has (`session_started`, `login_succeeded`, `session_restarting`, ...) for this token's sessions, and the service-wide ones (`shutdown_started`, ...). Each is `event:<name>`, `data:<the log line's fields as one line of JSON, with level and timestamp>`, `id:<increasing number>`; `: keep-alive` every 15 s, `: lagged <n>` when a slow client skipped n events. Ends when the service drains.",
+        content((String = "text/event-stream")))))]
+fn events() {}
+
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "service",
+    responses((status = 200,
+        description = "Prometheus text exposition (version 0.0.4): sessions by state, spare browsers, logins and restores by result, captcha tasks, solve time and estimated spend, restarts and drops by reason, expiries, evictions, refreshes, requests and latency per endpoint, 429s by cause, queue depth, Chrome memory, service RSS. No session id, username or container id is a label. Needs the API token unless `server.metrics_public`.",
+        content((String = "text/plain")))))]
+fn metrics() {}
