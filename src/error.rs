@@ -93,6 +93,7 @@ impl From<SessionError> for ApiError {
             SessionError::Busy(_) => (S::TOO_MANY_REQUESTS, "session_busy", Some(2)),
             // The original answered 400 here, and its clients log in again only on a 400.
             SessionError::NotFound => (S::BAD_REQUEST, "session_not_found", None),
+            SessionError::Occupied(_) => (S::CONFLICT, "session_occupied", Some(5)),
             // Gone for good, like an unknown id: the original's clients log in again on it.
             SessionError::CredentialsNotKept => (S::BAD_REQUEST, "session_not_found", None),
             SessionError::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down", Some(5)),

@@ -61,6 +61,9 @@ pub enum SessionError {
     Busy(usize),
     #[error("session not found")]
     NotFound,
+    /// A quick look (a screenshot) could not get a turn within its bound.
+    #[error("{0}")]
+    Occupied(String),
     #[error("the service is shutting down")]
     ShuttingDown,
     /// A business operation (or a login step) failed on the portal.

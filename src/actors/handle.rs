@@ -5,7 +5,7 @@
 use super::SessionError;
 use super::manager::{Counters, ManagerArgs, ManagerMsg, SessionLease, SessionManager};
 use super::session::SessionMsg;
-use super::shared::{SessionGrant, SessionShared, SessionSummary};
+use super::shared::{SessionDetail, SessionGrant, SessionShared, SessionSummary};
 use crate::captcha::CaptchaClient;
 use crate::config::Settings;
 use crate::credentials::{Credentials, Keyer};
@@ -22,6 +22,9 @@ use std::time::Duration;
 
 /// Quick registry questions never wait longer than this.
 const QUICK: Duration = Duration::from_secs(10);
+
+/// How long a screenshot waits for its turn behind a running request.
+const LOOK_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct Sessions {
@@ -125,6 +128,49 @@ impl Sessions {
         match answer {
             Ok(CallResult::Success(rows)) => rows,
             _ => Vec::new(),
+        }
+    }
+
+    /// Everything about one session of `scope`, including what it is doing now.
+    pub async fn detail(&self, scope: &str, id: &str) -> Result<SessionDetail, SessionError> {
+        let (scope, id) = (scope.to_string(), id.to_string());
+        let answer = self
+            .manager
+            .call(|reply| ManagerMsg::Shared { scope, id, reply }, Some(QUICK))
+            .await;
+        let Ok(CallResult::Success(Some(shared))) = answer else {
+            return Err(SessionError::NotFound);
+        };
+        let timeout = chrono::Duration::from_std(self.settings.session_timeout())
+            .unwrap_or(chrono::Duration::MAX);
+        // Its memory is read from /proc.
+        tokio::task::spawn_blocking(move || shared.detail(timeout))
+            .await
+            .map_err(|e| SessionError::Internal(e.to_string()))
+    }
+
+    /// A PNG of what the session's Chrome shows now. It takes its turn between requests, so
+    /// it waits at most [`LOOK_WAIT`] for one that is running: `Occupied` after that.
+    pub async fn screenshot(&self, scope: &str, id: &str) -> Result<Vec<u8>, SessionError> {
+        let busy = || {
+            SessionError::Occupied(format!(
+                "the session is busy with a request (or restarting) for more than {} s; try again when it is done",
+                LOOK_WAIT.as_secs()
+            ))
+        };
+        let lease = tokio::time::timeout(LOOK_WAIT, self.acquire(scope, id))
+            .await
+            .map_err(|_| busy())??;
+        let answer = lease
+            .actor
+            .call(|reply| SessionMsg::Screenshot { reply }, Some(LOOK_WAIT))
+            .await;
+        match answer {
+            Ok(CallResult::Success(result)) => result,
+            Ok(CallResult::Timeout) => Err(busy()),
+            Ok(CallResult::SenderError) | Err(_) => Err(SessionError::restarting(
+                "the session restarted; retry shortly",
+            )),
         }
     }
 

@@ -77,6 +77,12 @@ pub enum ManagerMsg {
     },
     /// Start restoring queued sessions while restore slots are free.
     RestoreNext,
+    /// The shared status of one session (for its detail view).
+    Shared {
+        scope: String,
+        id: String,
+        reply: RpcReplyPort<Option<Arc<SessionShared>>>,
+    },
     /// Every session's state, queue and browser, for the metrics.
     Census {
         reply: RpcReplyPort<Vec<SessionCount>>,
@@ -227,6 +233,14 @@ impl Actor for SessionManager {
             ManagerMsg::Expired { id, incarnation } => reg.expired(&id, incarnation),
             ManagerMsg::Restart { id, incarnation } => reg.restart(&myself, &id, incarnation).await,
             ManagerMsg::RestoreNext => reg.restore_next(&myself).await,
+            ManagerMsg::Shared { scope, id, reply } => {
+                let shared = reg
+                    .by_id
+                    .get(&id)
+                    .filter(|e| e.scope == scope)
+                    .map(|e| e.shared.clone());
+                let _ = reply.send(shared);
+            }
             ManagerMsg::Census { reply } => {
                 let rows = reg
                     .by_id
@@ -562,6 +576,7 @@ impl Registry {
             return;
         };
         entry.restore_next = cookies_valid && self.store.latest(id).is_some();
+        entry.shared.record_error(error.to_string());
         if std::mem::take(&mut entry.startup_restore) {
             // It failed to come up; its restart (or drop) below no longer holds a slot.
             self.restore_slot_freed();
@@ -643,6 +658,7 @@ impl Registry {
         }
         entry.restarts.push_back(now);
         crate::metrics::restart(restart_reason(&error, cookies_valid));
+        entry.shared.record_restart(error.to_string());
         let attempt = entry.restarts.len() as u32;
         entry.shared.count_restart();
         entry.shared.set_state(SessionState::Restarting);

@@ -14,4 +14,6 @@ mod shared;
 pub use directory::scope_of;
 pub use error::{Fault, SessionError};
 pub use handle::Sessions;
-pub use shared::{SessionGrant, SessionShared, SessionState, SessionSummary};
+pub use shared::{
+    OperationNow, SessionDetail, SessionGrant, SessionShared, SessionState, SessionSummary, Stamped,
+};

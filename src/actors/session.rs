@@ -35,6 +35,10 @@ pub enum SessionMsg {
     LivenessTick,
     /// Idle-expiry timer of a regular session; stale generations are ignored.
     ExpiryTick(u64),
+    /// A PNG of what the page shows now. Skipped if the caller gave up waiting.
+    Screenshot {
+        reply: RpcReplyPort<Result<Vec<u8>, SessionError>>,
+    },
     /// A business operation, answered when done. Skipped if the caller has gone before it
     /// reached the front of the queue.
     Run {
@@ -127,6 +131,11 @@ impl Actor for SessionActor {
                 state.arm_liveness(&myself);
             }
             SessionMsg::ExpiryTick(generation) => state.check_expiry(&myself, generation),
+            SessionMsg::Screenshot { reply } => {
+                if !reply.is_closed() {
+                    let _ = reply.send(state.screenshot().await);
+                }
+            }
             SessionMsg::Run { op, debug, reply } => {
                 if reply.is_closed() {
                     tracing::debug!(session_id = %state.id(), operation = op.name(), "caller gone before its turn; skipped");
@@ -311,6 +320,19 @@ impl Session {
         }
     }
 
+    async fn screenshot(&self) -> Result<Vec<u8>, SessionError> {
+        let Some(browser) = &self.browser else {
+            return Err(SessionError::restarting(
+                "the session has no browser right now",
+            ));
+        };
+        let limit = Duration::from_secs(self.args.settings.chrome.probe_timeout.max(1));
+        browser
+            .run("screenshot", limit, |page| page.screenshot())
+            .await
+            .map_err(SessionError::from)
+    }
+
     fn check_expiry(&mut self, myself: &ActorRef<SessionMsg>, generation: u64) {
         let shared = &self.args.shared;
         if self.failed || generation != self.generation || shared.keep_alive() {
@@ -358,11 +380,18 @@ impl Session {
                 None => label,
             }
         });
+        self.args.shared.begin_operation(name);
         let result = browser
             .run(name, timeout, move |page| {
                 super::operations::perform(page, &op, label.as_deref())
             })
             .await;
+        let failure = match &result {
+            Ok(Ok(_)) => None,
+            Ok(Err((error, _))) => Some(error.to_string()),
+            Err(error) => Some(error.to_string()),
+        };
+        self.args.shared.end_operation(failure);
         match result {
             Ok(Ok(done)) => {
                 // Every page the operation loaded kept the portal session alive.

@@ -30,6 +30,8 @@ pub struct SessionShared {
     in_flight: AtomicUsize,
     /// The browser process of the current incarnation (0: none), for memory metrics.
     chrome_pid: AtomicU32,
+    /// The current browser's step in progress.
+    progress: Mutex<Option<crate::portal::Progress>>,
     status: Mutex<Status>,
 }
 
@@ -40,6 +42,46 @@ struct Status {
     last_refresh: Option<DateTime<Utc>>,
     restarts: u32,
     current_url: Option<String>,
+    /// The operation running now: its name and since when.
+    operation: Option<(&'static str, DateTime<Utc>)>,
+    last_error: Option<(DateTime<Utc>, String)>,
+    /// The latest restarts (time, reason), newest last.
+    restart_history: std::collections::VecDeque<(DateTime<Utc>, String)>,
+}
+
+/// How many restarts `GET /sessions/{id}` remembers.
+const RESTART_HISTORY: usize = 20;
+
+/// `GET /sessions/{id}`: the listing's row and what is happening inside the session.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub summary: SessionSummary,
+    /// Requests queued or running.
+    pub queue_length: usize,
+    pub operation: Option<OperationNow>,
+    pub last_error: Option<Stamped>,
+    pub restart_history: Vec<Stamped>,
+    /// Summed PSS of its Chrome's process tree, when it has one.
+    pub memory_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationNow {
+    pub name: &'static str,
+    /// The driver's current step ("scroll the grid", "step 2: fill the form", ...).
+    pub step: String,
+    #[serde(with = "crate::timefmt")]
+    pub started_at: DateTime<Utc>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stamped {
+    #[serde(with = "crate::timefmt")]
+    pub at: DateTime<Utc>,
+    /// For an error: its message; for a restart: why.
+    pub message: String,
 }
 
 /// One row of `GET /sessions`.
@@ -85,12 +127,16 @@ impl SessionShared {
             keep_alive: AtomicBool::new(keep_alive),
             in_flight: AtomicUsize::new(0),
             chrome_pid: AtomicU32::new(0),
+            progress: Mutex::new(None),
             status: Mutex::new(Status {
                 state: SessionState::Starting,
                 last_used: now,
                 last_refresh: None,
                 restarts: 0,
                 current_url: None,
+                operation: None,
+                last_error: None,
+                restart_history: Default::default(),
             }),
         }
     }
@@ -183,6 +229,70 @@ impl SessionShared {
     pub fn end_request(&self) {
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.touch();
+    }
+
+    /// An operation starts on the browser.
+    pub fn begin_operation(&self, name: &'static str) {
+        self.status().operation = Some((name, Utc::now()));
+    }
+
+    /// It ended; with the error it ended with, if any.
+    pub fn end_operation(&self, error: Option<String>) {
+        let mut s = self.status();
+        s.operation = None;
+        if let Some(message) = error {
+            s.last_error = Some((Utc::now(), message));
+        }
+    }
+
+    pub fn record_error(&self, message: String) {
+        self.status().last_error = Some((Utc::now(), message));
+    }
+
+    pub fn record_restart(&self, reason: String) {
+        let mut s = self.status();
+        if s.restart_history.len() == RESTART_HISTORY {
+            s.restart_history.pop_front();
+        }
+        s.restart_history.push_back((Utc::now(), reason));
+    }
+
+    pub fn set_progress(&self, progress: crate::portal::Progress) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Some(progress);
+    }
+
+    /// Everything `GET /sessions/{id}` shows (memory is read from `/proc`: call it off the
+    /// runtime's workers).
+    pub fn detail(&self, timeout: chrono::Duration) -> SessionDetail {
+        let summary = self.summary(timeout);
+        let s = self.status().clone();
+        let step = self
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|p| p.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .unwrap_or_default();
+        let now = Utc::now();
+        let pid = self.chrome_pid();
+        SessionDetail {
+            summary,
+            queue_length: self.in_flight(),
+            operation: s.operation.map(|(name, started_at)| OperationNow {
+                name,
+                step,
+                started_at,
+                elapsed_ms: (now - started_at).num_milliseconds().max(0) as u64,
+            }),
+            last_error: s.last_error.map(|(at, message)| Stamped { at, message }),
+            restart_history: s
+                .restart_history
+                .into_iter()
+                .map(|(at, message)| Stamped { at, message })
+                .collect(),
+            memory_bytes: (pid != 0 && crate::portal::process_alive(pid))
+                .then(|| crate::metrics::tree_pss(pid)),
+        }
     }
 
     /// Requests queued or running on this session.

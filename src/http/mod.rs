@@ -119,8 +119,10 @@ fn allow_header(
 ) -> warp::reply::Response {
     if response.status() == StatusCode::METHOD_NOT_ALLOWED {
         let path = path.as_str();
-        let allow = if path.starts_with("/sessions/") {
-            "DELETE"
+        let allow = if path.starts_with("/sessions/") && path.ends_with("/screenshot") {
+            "GET"
+        } else if path.starts_with("/sessions/") {
+            "GET, DELETE"
         } else if path == "/sessions"
             || path == "/events"
             || path == "/health"

@@ -1,4 +1,6 @@
-//! Session endpoints: `POST /get_session`, `GET /sessions`, `DELETE /sessions/{id}`.
+//! Session endpoints: `POST /get_session`, `GET /sessions`, `GET /sessions/{id}` (the row
+//! and what the session is doing now), `GET /sessions/{id}/screenshot`,
+//! `DELETE /sessions/{id}`.
 
 use super::operation::credentials;
 use super::requests::{self, GetSessionRequest};
@@ -25,13 +27,33 @@ pub fn routes(
         .and(scope.clone())
         .then(list)
         .map(respond);
+    let detail = warp::path!("sessions" / String)
+        .and(warp::get())
+        .and(with_ctx(ctx.clone()))
+        .and(scope.clone())
+        .then(detail)
+        .map(respond);
+    let screenshot = warp::path!("sessions" / String / "screenshot")
+        .and(warp::get())
+        .and(with_ctx(ctx.clone()))
+        .and(scope.clone())
+        .then(screenshot)
+        .map(respond);
     let close = warp::path!("sessions" / String)
         .and(warp::delete())
         .and(with_ctx(ctx))
         .and(scope)
         .then(close)
         .map(respond);
-    get_session.or(list).unify().or(close).unify()
+    get_session
+        .or(list)
+        .unify()
+        .or(detail)
+        .unify()
+        .or(screenshot)
+        .unify()
+        .or(close)
+        .unify()
 }
 
 async fn get_session(
@@ -86,6 +108,38 @@ async fn list(ctx: Ctx, scope: String) -> Result<warp::reply::Response, ApiError
         StatusCode::OK,
         &json!({ "success": true, "active_sessions": sessions.len(), "sessions": sessions }),
     ))
+}
+
+async fn detail(id: String, ctx: Ctx, scope: String) -> Result<warp::reply::Response, ApiError> {
+    match ctx.sessions.detail(&scope, &id).await {
+        Ok(session) => Ok(json_reply(
+            StatusCode::OK,
+            &json!({ "success": true, "session": session }),
+        )),
+        Err(_) => Err(not_found(&id)),
+    }
+}
+
+async fn screenshot(
+    id: String,
+    ctx: Ctx,
+    scope: String,
+) -> Result<warp::reply::Response, ApiError> {
+    use warp::Reply;
+    match ctx.sessions.screenshot(&scope, &id).await {
+        Ok(png) => Ok(warp::reply::with_header(
+            warp::reply::with_header(png, "content-type", "image/png"),
+            "cache-control",
+            "no-store",
+        )
+        .into_response()),
+        Err(crate::actors::SessionError::NotFound) => Err(not_found(&id)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("session not found: {id}"))
 }
 
 async fn close(id: String, ctx: Ctx, scope: String) -> Result<warp::reply::Response, ApiError> {

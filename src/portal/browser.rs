@@ -32,6 +32,7 @@ pub fn live_browsers() -> usize {
 pub struct BrowserHandle {
     jobs: Option<std::sync::mpsc::Sender<Job>>,
     pid: u32,
+    progress: super::page::Progress,
     finished: Option<oneshot::Receiver<()>>,
 }
 
@@ -46,11 +47,13 @@ impl BrowserHandle {
         let (ready_tx, ready_rx) = oneshot::channel();
         let (finished_tx, finished_rx) = oneshot::channel();
         let chrome = chrome.clone();
+        let progress = super::page::Progress::default();
+        let shown = progress.clone();
         LIVE.fetch_add(1, Ordering::SeqCst);
         let spawned = std::thread::Builder::new()
             .name("chrome".into())
             .spawn(move || {
-                browser_thread(chrome, profile, profile_dir, jobs_rx, ready_tx);
+                browser_thread(chrome, profile, profile_dir, jobs_rx, ready_tx, shown);
                 LIVE.fetch_sub(1, Ordering::SeqCst);
                 let _ = finished_tx.send(());
             });
@@ -75,8 +78,14 @@ impl BrowserHandle {
         Ok(BrowserHandle {
             jobs: Some(jobs_tx),
             pid,
+            progress,
             finished: Some(finished_rx),
         })
+    }
+
+    /// The step the browser thread is on (its last job's, once that job ended).
+    pub fn progress(&self) -> super::page::Progress {
+        self.progress.clone()
     }
 
     /// Chrome's process id (the browser process; renderers are its children).
@@ -151,13 +160,14 @@ fn browser_thread(
     profile_dir: PathBuf,
     jobs: std::sync::mpsc::Receiver<Job>,
     ready: oneshot::Sender<Result<u32, DriverError>>,
+    progress: super::page::Progress,
 ) {
     let scratch = scratch_dir(&profile_dir);
     lower_priority(chrome.nice);
     match start_browser(&chrome, &profile, &profile_dir, &scratch) {
         Ok((browser, cdp)) => {
             let pid = browser.get_process_id().unwrap_or(0);
-            let mut page = Page::new(browser, cdp, profile, &chrome);
+            let mut page = Page::new(browser, cdp, profile, &chrome, progress);
             if ready.send(Ok(pid)).is_ok() {
                 while let Ok(job) = jobs.recv() {
                     job(&mut page);

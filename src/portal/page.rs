@@ -39,7 +39,13 @@ pub struct Page {
     /// Profile selector keys the current job asked for: a failure bundle reports what each
     /// of their strategies finds on the page the job stopped at.
     used: RefCell<BTreeSet<String>>,
+    /// The step in progress, readable from other threads (an operator's view of a long
+    /// request).
+    progress: Progress,
 }
+
+/// The browser thread's current step, shared with whoever wants to show it.
+pub type Progress = std::sync::Arc<std::sync::Mutex<String>>;
 
 impl Page {
     pub(super) fn new(
@@ -47,6 +53,7 @@ impl Page {
         cdp: Cdp,
         profile: Arc<PortalProfile>,
         chrome: &ChromeSettings,
+        progress: Progress,
     ) -> Page {
         Page {
             cdp: RefCell::new(cdp),
@@ -58,12 +65,14 @@ impl Page {
             deadline: Instant::now(),
             debug: None,
             used: RefCell::new(BTreeSet::new()),
+            progress,
         }
     }
 
     /// Start a job: name its step (for errors) and set its deadline.
     pub(super) fn begin(&mut self, step: &str, deadline: Instant) {
         self.step = step.to_string();
+        self.show_progress();
         self.deadline = deadline;
         self.used.borrow_mut().clear();
     }
@@ -81,6 +90,12 @@ impl Page {
     /// Rename the current step, keeping the job's deadline.
     pub fn step(&mut self, step: &str) {
         self.step = step.to_string();
+        self.show_progress();
+    }
+
+    fn show_progress(&self) {
+        let mut shown = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        shown.clone_from(&self.step);
     }
 
     /// Time left before the job's deadline.

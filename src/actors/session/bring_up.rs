@@ -86,6 +86,7 @@ impl Session {
             }
         };
         self.args.shared.set_chrome_pid(browser.pid());
+        self.args.shared.set_progress(browser.progress());
         Ok(self.browser.insert(browser))
     }
 
