@@ -44,6 +44,8 @@ use warp::{Filter, Rejection};
         paths::get_file,
         paths::events,
         paths::metrics,
+        paths::session_detail,
+        paths::session_screenshot,
     ),
     components(schemas(ErrorBody, WizardFields, BusinessFields, FileFields)),
     modifiers(&Bearer, &SessionOrCredentials, &ErrorResponses),

@@ -31,6 +31,8 @@ const BY_OPERATION: &[(&str, &[u16])] = &[
     ("make_appointment", BOOKING),
     ("get_appointments", BUSINESS),
     ("events", &[400, 401, 404, 503]),
+    ("session_detail", &[401, 404, 503]),
+    ("session_screenshot", &[401, 404, 409, 503]),
     ("metrics", &[401]),
 ];
 
@@ -59,7 +61,13 @@ fn why(status: u16, operation: &str) -> &'static str {
         }
         (401, _) => "Missing or invalid API token, or E-Modal rejected the credentials",
         (402, _) => "The captcha service refused the key (wrong key, no balance)",
-        (404, "close_session" | "events") => "No such session for this token",
+        (404, "close_session" | "events" | "session_detail" | "session_screenshot") => {
+            "No such session for this token"
+        }
+        (409, "session_screenshot") => {
+            "The session is busy with a request for more than 5 s (`session_occupied`, \
+             `Retry-After`): try again when it is done"
+        }
         (404, "get_file") => "No such file (or it expired, `files.retention`)",
         (404, "check_appointments" | "make_appointment") => {
             "The portal has no such container or booking, or the appointment_session_id is \

@@ -28,6 +28,17 @@ fn get_session() {}
     responses((status = 200, description = "This token's sessions", body = SessionsResponse)))]
 fn list_sessions() {}
 
+#[utoipa::path(get, path = "/sessions/{session_id}", operation_id = "session_detail", tag = "sessions",
+    params(("session_id" = String, Path, description = "A session id from /get_session")),
+    responses((status = 200, description = "The session's row of /sessions, and what it is doing now: the operation in progress and its step, queue length, last error, restart history, memory", body = SessionDetailResponse)))]
+fn session_detail() {}
+
+#[utoipa::path(get, path = "/sessions/{session_id}/screenshot", operation_id = "session_screenshot", tag = "sessions",
+    params(("session_id" = String, Path, description = "A session id from /get_session")),
+    responses((status = 200, description = "A PNG of what the session's Chrome shows now. It takes its turn between requests: behind one that runs longer than 5 s it answers 409 `session_occupied`.",
+        content((Vec<u8> = "image/png")))))]
+fn session_screenshot() {}
+
 #[utoipa::path(delete, path = "/sessions/{session_id}", operation_id = "close_session", tag = "sessions",
     params(("session_id" = String, Path, description = "A session id from /get_session")),
     responses((status = 200, description = "Closed: its Chrome exited, its profile is removed", body = ClosedResponse)))]

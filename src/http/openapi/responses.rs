@@ -142,6 +142,50 @@ pub enum SessionState {
     Closing,
 }
 
+/// `GET /sessions/{session_id}`.
+#[derive(Serialize, ToSchema)]
+pub struct SessionDetailResponse {
+    #[schema(value_type = bool, example = true)]
+    pub success: bool,
+    pub session: SessionDetail,
+}
+
+/// One session in detail: its row of `GET /sessions` and what it is doing now.
+#[derive(Serialize, ToSchema)]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub row: SessionRow,
+    /// Requests queued or running on it.
+    pub queue_length: u64,
+    pub operation: Option<OperationNow>,
+    pub last_error: Option<Stamped>,
+    /// Its latest restarts (at most 20), oldest first.
+    pub restart_history: Vec<Stamped>,
+    /// Summed PSS of its Chrome's process tree, in bytes.
+    pub memory_bytes: Option<u64>,
+}
+
+/// The operation running on a session.
+#[derive(Serialize, ToSchema)]
+pub struct OperationNow {
+    #[schema(example = "get containers")]
+    pub name: String,
+    /// The driver's current step.
+    #[schema(example = "scroll the grid")]
+    pub step: String,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    pub elapsed_ms: u64,
+}
+
+/// Something that happened to a session, and when.
+#[derive(Serialize, ToSchema)]
+pub struct Stamped {
+    #[schema(format = DateTime)]
+    pub at: String,
+    pub message: String,
+}
+
 /// `DELETE /sessions/{session_id}`.
 #[derive(Serialize, ToSchema)]
 pub struct ClosedResponse {
