@@ -26,7 +26,9 @@ pub fn routes() -> impl Filter<Extract = (warp::reply::Response,), Error = Rejec
         .map(|| asset(SCRIPT, "text/javascript; charset=utf-8"));
     let style =
         warp::path!("dashboard" / "dashboard.css").map(|| asset(STYLE, "text/css; charset=utf-8"));
-    warp::get().and(page.or(script).unify().or(style).unify())
+    // The path first, then the method: a method filter in front would turn every other
+    // route's rejection (413 for a large body, say) into this one's 405.
+    page.or(script).unify().or(style).unify().and(warp::get())
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> warp::reply::Response {

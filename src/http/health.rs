@@ -1,5 +1,5 @@
-//! `GET /health`: open to everyone (load balancers), answered from counters without
-//! touching the session manager.
+//! `GET /health` (liveness: the process serves) and `GET /ready` (readiness: it can take
+//! work): open to everyone (load balancers), answered without touching the session manager.
 
 use super::{Ctx, json_reply};
 use crate::timefmt;
@@ -10,9 +10,55 @@ use warp::{Filter, Rejection};
 pub fn routes(
     ctx: Ctx,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
-    warp::path!("health")
+    let ready_ctx = ctx.clone();
+    let health = warp::path!("health")
         .and(warp::get())
-        .map(move || health(&ctx))
+        .map(move || health(&ctx));
+    let ready = warp::path!("ready").and(warp::get()).then(move || {
+        let ctx = ready_ctx.clone();
+        async move { ready(&ctx).await }
+    });
+    health.or(ready).unify()
+}
+
+/// 200 when a login could be served now: not draining, the last Chrome launch (if any
+/// failed since the start check) worked, and the data directory takes writes. Otherwise
+/// 503 with every reason.
+async fn ready(ctx: &Ctx) -> warp::reply::Response {
+    let mut reasons = Vec::new();
+    if ctx.is_draining() {
+        reasons.push("draining: the service is shutting down".to_string());
+    }
+    if let Some(why) = crate::portal::launch_failure() {
+        reasons.push(format!("Chrome cannot be launched: {why}"));
+    }
+    let dir = ctx.sessions.settings().chrome.data_dir.clone();
+    let writable = tokio::task::spawn_blocking(move || probe_write(&dir))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    if let Err(why) = writable {
+        reasons.push(format!("the data directory is not writable: {why}"));
+    }
+    let (status, body) = if reasons.is_empty() {
+        (StatusCode::OK, json!({"ready": true}))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"ready": false, "reasons": reasons}),
+        )
+    };
+    json_reply(status, &body)
+}
+
+/// Create, write, sync and remove a file in `dir` (a full disk or a read-only mount fails).
+fn probe_write(dir: &std::path::Path) -> Result<(), String> {
+    use std::io::Write;
+    let path = dir.join(format!(".ready-{}", std::process::id()));
+    let result = std::fs::File::create(&path)
+        .and_then(|mut f| f.write_all(b"ok").and_then(|_| f.sync_all()))
+        .map_err(|e| e.to_string());
+    let _ = std::fs::remove_file(&path);
+    result
 }
 
 fn health(ctx: &Ctx) -> warp::reply::Response {

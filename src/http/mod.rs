@@ -6,6 +6,7 @@ mod appointments;
 mod auth;
 mod body;
 mod containers;
+mod dashboard;
 mod events;
 mod files;
 mod health;
@@ -103,6 +104,8 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         .unify()
         .or(events::routes(ctx.clone()))
         .unify()
+        .or(dashboard::routes())
+        .unify()
         .or(openapi::routes())
         .unify();
     warp::path::full()
@@ -126,8 +129,11 @@ fn allow_header(
         } else if path == "/sessions"
             || path == "/events"
             || path == "/health"
+            || path == "/ready"
             || path == "/metrics"
             || path == "/openapi.json"
+            || path == "/dashboard"
+            || path.starts_with("/dashboard/")
             || path.starts_with("/files/")
         {
             "GET"

@@ -44,6 +44,7 @@ use warp::{Filter, Rejection};
         paths::get_file,
         paths::events,
         paths::metrics,
+        paths::ready,
         paths::session_detail,
         paths::session_screenshot,
     ),

@@ -36,9 +36,32 @@ pub struct BrowserHandle {
     finished: Option<oneshot::Receiver<()>>,
 }
 
+/// Why the last Chrome launch failed, while no launch has succeeded since (readiness: a
+/// service that cannot launch Chrome cannot serve a login).
+static LAUNCH_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// The last launch's failure, if no launch has succeeded since.
+pub fn launch_failure() -> Option<String> {
+    LAUNCH_FAILURE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
 impl BrowserHandle {
     /// Start Chrome with a fresh profile in `profile_dir` and connect to its tab.
     pub async fn launch(
+        chrome: &ChromeSettings,
+        profile: Arc<PortalProfile>,
+        profile_dir: PathBuf,
+    ) -> Result<BrowserHandle, DriverError> {
+        let launched = Self::start(chrome, profile, profile_dir).await;
+        *LAUNCH_FAILURE.lock().unwrap_or_else(|p| p.into_inner()) =
+            launched.as_ref().err().map(|e| e.to_string());
+        launched
+    }
+
+    async fn start(
         chrome: &ChromeSettings,
         profile: Arc<PortalProfile>,
         profile_dir: PathBuf,

@@ -269,7 +269,7 @@ function renderTime(row) {
   if (detail.queue_length > 0) {
     const q = document.createElement('div');
     q.className = 'step';
-    q.textContent = detail.queue_length + ' queued';
+    q.textContent = detail.queue_length + ' in flight';
     box.appendChild(q);
   }
   if (detail.last_error && detail.last_error.message) {

@@ -15,6 +15,7 @@ const BOOKING: &[u16] = &[400, 401, 402, 404, 409, 413, 429, 500, 502, 503, 504]
 /// Error statuses by `operationId`.
 const BY_OPERATION: &[(&str, &[u16])] = &[
     ("health", &[]),
+    ("ready", &[]),
     ("openapi", &[]),
     (
         "get_session",
@@ -113,7 +114,7 @@ impl Modify for ErrorResponses {
                         .insert(status.to_string(), response(status, &id).into());
                 }
                 // Every authenticated operation takes a bearer token, or none on an open API.
-                if !matches!(id.as_str(), "health" | "openapi") {
+                if !matches!(id.as_str(), "health" | "ready" | "openapi") {
                     operation.security = Some(vec![
                         utoipa::openapi::security::SecurityRequirement::new(
                             "bearer",

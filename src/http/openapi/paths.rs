@@ -15,6 +15,13 @@ use crate::http::requests::*;
     ))]
 fn health() {}
 
+#[utoipa::path(get, path = "/ready", operation_id = "ready", tag = "service",
+    responses(
+        (status = 200, description = "Ready: not draining, Chrome launches, the data directory takes writes", body = ReadyResponse),
+        (status = 503, description = "Not ready, with every reason (draining; the last Chrome launch failed; the data directory is not writable)", body = ReadyResponse),
+    ))]
+fn ready() {}
+
 #[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "service",
     responses((status = 200, description = "This document", body = Object)))]
 fn openapi() {}

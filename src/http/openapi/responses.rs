@@ -99,6 +99,14 @@ pub struct SessionResponse {
     pub message: String,
 }
 
+/// `GET /ready`.
+#[derive(Serialize, ToSchema)]
+pub struct ReadyResponse {
+    pub ready: bool,
+    /// Why not, when not ready.
+    pub reasons: Option<Vec<String>>,
+}
+
 /// `GET /sessions`.
 #[derive(Serialize, ToSchema)]
 pub struct SessionsResponse {
