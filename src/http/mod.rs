@@ -108,16 +108,64 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         .unify()
         .or(openapi::routes())
         .unify();
-    warp::path::full()
+    warp::any()
+        .map(std::time::Instant::now)
+        .and(warp::method())
+        .and(warp::path::full())
+        .and(request_id())
         .and(api.recover(recover).unify())
-        .map(allow_header)
-        .with(warp::log::custom(log_request))
+        .map(finish)
+}
+
+/// The client's `X-Request-Id` when it is a sane token (at most 128 of `[A-Za-z0-9._:-]`),
+/// else a new one: a reverse proxy's id then follows the request through our log.
+fn request_id() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
+    warp::header::headers_cloned().map(|headers: warp::http::HeaderMap| {
+        let sent = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        sent.filter(|id| {
+            !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+        })
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
+    })
+}
+
+/// Every answer: the `Allow` of a 405, the request id, one log line and the metrics.
+fn finish(
+    start: std::time::Instant,
+    method: warp::http::Method,
+    path: warp::path::FullPath,
+    request_id: String,
+    response: warp::reply::Response,
+) -> warp::reply::Response {
+    let mut response = allow_header(&path, response);
+    if let Ok(value) = warp::http::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    crate::metrics::request(method.as_str(), path.as_str(), status, elapsed);
+    // Paths only: bodies and headers may carry credentials or tokens. The health checks of
+    // a load balancer would drown everything else: those at debug.
+    let path = path.as_str();
+    if matches!(path, "/health" | "/ready" | "/metrics") {
+        tracing::debug!(target: "emodal_api::http", method = %method, path, status, elapsed_ms = elapsed.as_millis() as u64, request_id = %request_id);
+    } else {
+        tracing::info!(target: "emodal_api::http", method = %method, path, status, elapsed_ms = elapsed.as_millis() as u64, request_id = %request_id, "request");
+    }
+    response
 }
 
 /// A 405 says which methods the path takes (RFC 9110 requires `Allow`): the recovery above
 /// only sees the rejection, not the path.
 fn allow_header(
-    path: warp::path::FullPath,
+    path: &warp::path::FullPath,
     mut response: warp::reply::Response,
 ) -> warp::reply::Response {
     if response.status() == StatusCode::METHOD_NOT_ALLOWED {
@@ -227,23 +275,6 @@ fn business(
         .and(auth::scope(ctx.tokens.clone()))
         .and(base_url(ctx))
         .and(body::json())
-}
-
-fn log_request(info: warp::log::Info<'_>) {
-    crate::metrics::request(
-        info.method().as_str(),
-        info.path(),
-        info.status().as_u16(),
-        info.elapsed(),
-    );
-    // Paths only: bodies and headers may carry credentials or tokens.
-    tracing::debug!(
-        target: "emodal_api::http",
-        method = %info.method(),
-        path = info.path(),
-        status = info.status().as_u16(),
-        elapsed_ms = info.elapsed().as_millis() as u64,
-    );
 }
 
 async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
