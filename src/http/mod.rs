@@ -154,6 +154,12 @@ fn finish(
     // Paths only: bodies and headers may carry credentials or tokens. The health checks of
     // a load balancer would drown everything else: those at debug.
     let path = path.as_str();
+    // A file's name is its only key (files are served without the token): never logged.
+    let path = if path.starts_with("/files/") {
+        "/files/{name}"
+    } else {
+        path
+    };
     if matches!(path, "/health" | "/ready" | "/metrics") {
         tracing::debug!(target: "emodal_api::http", method = %method, path, status, elapsed_ms = elapsed.as_millis() as u64, request_id = %request_id);
     } else {
