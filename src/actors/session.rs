@@ -76,6 +76,8 @@ pub struct Session {
     refresh_timer: Option<JoinHandle<()>>,
     expiry_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<SessionMsg>>>>,
     liveness_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<SessionMsg>>>>,
+    /// Wakes the liveness check the moment Chrome's process exits.
+    exit_watch: Option<JoinHandle<()>>,
     /// A failure was reported; the manager will stop this actor. Ignore further ticks.
     failed: bool,
     /// Since when refreshes have found the portal down, and how many in a row.
@@ -102,6 +104,7 @@ impl Actor for SessionActor {
             refresh_timer: None,
             expiry_timer: None,
             liveness_timer: None,
+            exit_watch: None,
             failed: false,
             outage: None,
             saved: None,
@@ -227,6 +230,7 @@ impl Session {
             return;
         }
         self.arm_timers(myself);
+        self.watch_exit(myself);
         let _ = self.args.manager.send_message(ManagerMsg::LoggedIn {
             id: self.id().to_string(),
             incarnation: self.args.incarnation,
@@ -458,7 +462,24 @@ impl Session {
         }
     }
 
+    /// Check liveness as soon as Chrome's process exits (a SIGKILL, an OOM kill), not
+    /// only every `chrome.liveness_interval`.
+    fn watch_exit(&mut self, myself: &ActorRef<SessionMsg>) {
+        let Some(browser) = &self.browser else { return };
+        let (pid, me) = (browser.pid(), myself.clone());
+        let watch = tokio::spawn(async move {
+            portal::wait_exit(pid).await;
+            let _ = me.send_message(SessionMsg::LivenessTick);
+        });
+        if let Some(old) = self.exit_watch.replace(watch) {
+            old.abort();
+        }
+    }
+
     fn stop_timers(&mut self) {
+        if let Some(watch) = self.exit_watch.take() {
+            watch.abort();
+        }
         if let Some(timer) = self.refresh_timer.take() {
             timer.abort();
         }

@@ -40,7 +40,9 @@ pub use appointments::{
     AppointmentList, AvailableTimes, Booked, ContainerType, Visit, check_appointments,
     make_appointment, my_appointments, open_wizard,
 };
-pub use browser::{BrowserHandle, launch_failure, live_browsers, process_alive, scratch_dir};
+pub use browser::{
+    BrowserHandle, launch_failure, live_browsers, process_alive, scratch_dir, wait_exit,
+};
 pub use bundle::{capture as capture_bundle, probe_strategies};
 pub use containers::{
     ContainerDetail, DETAIL_KEYS, GRID_KEYS, Grid, Milestone, Target, container_detail, read_grid,
