@@ -144,7 +144,6 @@ async fn a_login_and_a_chrome_kill_stream_live_and_the_drain_ends_the_stream() {
         .await;
     let took = killed.elapsed();
     println!("Chrome killed -> session_restarting on /events: {took:?}");
-    // The liveness check runs every second in tests (`chrome.liveness_interval = 1`).
     // The session watches its Chrome's process (a pidfd): the kill is seen at once, not at
     // the next liveness check.
     assert!(took < Duration::from_secs(1), "{took:?}");
