@@ -141,8 +141,7 @@ impl Sessions {
         let Ok(CallResult::Success(Some(shared))) = answer else {
             return Err(SessionError::NotFound);
         };
-        let timeout = chrono::Duration::from_std(self.settings.session_timeout())
-            .unwrap_or(chrono::Duration::MAX);
+        let timeout = self.settings.session_timeout_span();
         // Its memory is read from /proc.
         tokio::task::spawn_blocking(move || shared.detail(timeout))
             .await
@@ -221,12 +220,12 @@ impl Sessions {
         matches!(answer, Ok(CallResult::Success(true)))
     }
 
-    /// (all sessions, persistent sessions), without a round trip to the manager.
     /// Spare Chromes waiting for the next session or restart.
     pub fn spare_browsers(&self) -> usize {
         self.spares.available()
     }
 
+    /// (all sessions, persistent sessions), without a round trip to the manager.
     pub fn counts(&self) -> (usize, usize) {
         (
             self.counters.active.load(Ordering::SeqCst),
@@ -461,8 +460,7 @@ impl Drop for QueueSlot {
 /// `session_timeout` has not passed since their last use. The others are deleted.
 async fn restorable(settings: &Settings, store: &SnapshotStore) -> Vec<Snapshot> {
     let (snapshots, rejected) = store.load_all().await;
-    let timeout =
-        chrono::Duration::from_std(settings.session_timeout()).unwrap_or(chrono::Duration::MAX);
+    let timeout = settings.session_timeout_span();
     let now = chrono::Utc::now();
     // The scopes clients can still reach: one per configured API token, or the open one.
     let tokens = &settings.server.api_tokens;

@@ -141,8 +141,6 @@ pub struct Registry {
     store: SnapshotStore,
     /// Sessions restored at start waiting for a slot (`sessions.restore_concurrency`).
     restore_queue: VecDeque<String>,
-    /// Sessions restored at start that have not come up yet.
-    restoring: usize,
     /// This manager, for messages to itself from plain methods.
     me: ActorRef<ManagerMsg>,
     shutting_down: bool,
@@ -195,7 +193,6 @@ impl Actor for SessionManager {
             spares: args.spares,
             store: args.store,
             restore_queue: VecDeque::new(),
-            restoring: 0,
             me: myself.clone(),
             shutting_down: false,
         };
@@ -296,7 +293,7 @@ impl Actor for SessionManager {
 
 impl Registry {
     fn timeout(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.settings.session_timeout()).unwrap_or(chrono::Duration::MAX)
+        self.settings.session_timeout_span()
     }
 
     fn update_counters(&self) {

@@ -337,6 +337,11 @@ impl Settings {
         Duration::from_secs(self.sessions.session_timeout)
     }
 
+    /// [`Settings::session_timeout`] for date arithmetic (expiry times, idle checks).
+    pub fn session_timeout_span(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.session_timeout()).unwrap_or(chrono::Duration::MAX)
+    }
+
     pub fn refresh_interval(&self) -> Duration {
         Duration::from_secs(self.sessions.session_refresh_interval)
     }

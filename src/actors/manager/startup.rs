@@ -58,7 +58,9 @@ impl Registry {
     /// Start queued restores while slots are free.
     pub(super) async fn restore_next(&mut self, myself: &ActorRef<ManagerMsg>) {
         let limit = self.settings.sessions.restore_concurrency.max(1);
-        while !self.shutting_down && self.restoring < limit {
+        // The slots in use: restores under way, counted from the entries themselves.
+        let mut restoring = self.by_id.values().filter(|e| e.startup_restore).count();
+        while !self.shutting_down && restoring < limit {
             let Some(id) = self.restore_queue.pop_front() else {
                 return;
             };
@@ -67,14 +69,14 @@ impl Registry {
                 continue;
             };
             entry.startup_restore = true;
-            self.restoring += 1;
+            restoring += 1;
             self.spawn_session(myself, &id).await;
         }
     }
 
-    /// A session restored at start came up, failed, or was removed.
+    /// A session restored at start came up, failed, or was removed (its `startup_restore`
+    /// already cleared, or the entry gone): start the next one.
     pub(super) fn restore_slot_freed(&mut self) {
-        self.restoring = self.restoring.saturating_sub(1);
         if !self.restore_queue.is_empty() {
             let _ = self.me.send_message(ManagerMsg::RestoreNext);
         }
