@@ -241,3 +241,26 @@ async fn a_restart_during_a_portal_outage_restores_once_it_is_back() {
     assert_eq!(counts(&t.sandbox_stats().await), before, "no new login");
     t.shutdown_clean().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restores_beyond_the_concurrency_limit_wait_their_turn_and_all_come_back() {
+    let mut t = start(&[]).await;
+    let mut ids = Vec::new();
+    for user in [USER, "demo2"] {
+        let pass = if user == USER { PASS } else { "demo2-password" };
+        let body =
+            json!({"username": user, "password": pass, "captcha_api_key": KEY, "keep_alive": true});
+        let (status, got) = t.post("/get_session", body).await;
+        assert_eq!(status, 200, "{got}");
+        ids.push(got["session_id"].as_str().unwrap().to_string());
+    }
+    let before = counts(&t.sandbox_stats().await);
+    // One slot: the second waits in `restoring` until the first is up, then comes back too.
+    restart_with(&mut t, &[("sessions.restore_concurrency", "1")]).await;
+    for id in &ids {
+        let (status, got) = containers(&t, id).await;
+        assert_eq!(status, 200, "{got}");
+    }
+    assert_eq!(counts(&t.sandbox_stats().await), before, "no new login");
+    t.shutdown_clean().await;
+}
