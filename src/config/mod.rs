@@ -69,6 +69,9 @@ pub struct ServerSettings {
 pub struct LogSettings {
     pub format: String,
     pub filter: String,
+    /// One line per request, request metrics and per-stage timings. Off only to measure
+    /// what they cost (the benchmark does).
+    pub requests: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

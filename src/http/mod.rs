@@ -108,13 +108,16 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         .unify()
         .or(openapi::routes())
         .unify();
+    let log_requests = ctx.sessions.settings().log.requests;
     warp::any()
         .map(std::time::Instant::now)
         .and(warp::method())
         .and(warp::path::full())
         .and(request_id())
         .and(api.recover(recover).unify())
-        .map(finish)
+        .map(move |start, method, path, request_id, response| {
+            finish(log_requests, start, method, path, request_id, response)
+        })
 }
 
 /// The client's `X-Request-Id` when it is a sane token (at most 128 of `[A-Za-z0-9._:-]`),
@@ -138,6 +141,7 @@ fn request_id() -> impl Filter<Extract = (String,), Error = Infallible> + Clone 
 
 /// Every answer: the `Allow` of a 405, the request id, one log line and the metrics.
 fn finish(
+    log_requests: bool,
     start: std::time::Instant,
     method: warp::http::Method,
     path: warp::path::FullPath,
@@ -147,6 +151,9 @@ fn finish(
     let mut response = allow_header(&path, response);
     if let Ok(value) = warp::http::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
+    }
+    if !log_requests {
+        return response;
     }
     let elapsed = start.elapsed();
     let status = response.status().as_u16();
