@@ -7,6 +7,7 @@
 use crate::config::CaptchaSettings;
 use crate::secret::Secret;
 use serde::Deserialize;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -53,6 +54,29 @@ pub struct CaptchaClient {
     first_poll_delay: Duration,
     poll_interval: Duration,
     timeout: Duration,
+    /// What one solved task costs, in billionths of a dollar (`captcha.price_per_1000`).
+    price_nano_usd: u64,
+}
+
+/// The tasks one payer (a session, across its restarts) sent, and what the solved ones cost.
+/// 2captcha charges for solved tasks only, so a task it could not solve adds no spend.
+#[derive(Debug, Default)]
+pub struct Tally {
+    submitted: AtomicU32,
+    spend_nano_usd: AtomicU64,
+}
+
+impl Tally {
+    /// Tasks submitted (each login submits one; a retried login one more).
+    pub fn tasks(&self) -> u32 {
+        self.submitted.load(Ordering::Relaxed)
+    }
+
+    /// Estimated spend in US dollars, rounded to 4 decimals.
+    pub fn spend_usd(&self) -> f64 {
+        let nano = self.spend_nano_usd.load(Ordering::Relaxed) as f64;
+        (nano / 1e5).round() / 1e4
+    }
 }
 
 #[derive(Deserialize)]
@@ -72,6 +96,7 @@ impl CaptchaClient {
             first_poll_delay: Duration::from_millis(settings.first_poll_delay_ms),
             poll_interval: Duration::from_millis(settings.poll_interval_ms.max(10)),
             timeout: Duration::from_secs(settings.timeout),
+            price_nano_usd: (settings.price_per_1000.max(0.0) * 1e6).round() as u64,
         }
     }
 
@@ -81,6 +106,18 @@ impl CaptchaClient {
         key: &Secret,
         site_key: &str,
         page_url: &str,
+    ) -> Result<String, CaptchaError> {
+        self.solve_recaptcha_for(key, site_key, page_url, &Tally::default())
+            .await
+    }
+
+    /// [`CaptchaClient::solve_recaptcha`], counting its task and its cost in `tally`.
+    pub async fn solve_recaptcha_for(
+        &self,
+        key: &Secret,
+        site_key: &str,
+        page_url: &str,
+        tally: &Tally,
     ) -> Result<String, CaptchaError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let form = [
@@ -100,6 +137,7 @@ impl CaptchaClient {
             .inspect_err(|e| crate::metrics::captcha_failed(e.kind()))?;
         tracing::debug!(task_id = %task, "captcha task submitted");
         crate::metrics::captcha_submitted();
+        tally.submitted.fetch_add(1, Ordering::Relaxed);
         let began = std::time::Instant::now();
 
         tokio::time::sleep(self.first_poll_delay).await;
@@ -118,6 +156,9 @@ impl CaptchaClient {
             match parse(polled.await).await {
                 Ok(token) => {
                     crate::metrics::captcha_solved(began.elapsed());
+                    tally
+                        .spend_nano_usd
+                        .fetch_add(self.price_nano_usd, Ordering::Relaxed);
                     return Ok(token);
                 }
                 Err(CaptchaError::Unsolved(code)) if code == "CAPCHA_NOT_READY" => {}
@@ -204,4 +245,21 @@ fn describe(e: &reqwest::Error) -> String {
 
 fn snippet(body: &str) -> String {
     body.chars().take(120).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_rounds_its_spend_to_four_decimals() {
+        let tally = Tally::default();
+        assert_eq!((tally.tasks(), tally.spend_usd()), (0, 0.0));
+        // Three solved tasks at 2.99 USD per 1,000.
+        tally.submitted.store(4, Ordering::Relaxed);
+        tally.spend_nano_usd.store(3 * 2_990_000, Ordering::Relaxed);
+        assert_eq!((tally.tasks(), tally.spend_usd()), (4, 0.009));
+        tally.spend_nano_usd.store(2_994_999, Ordering::Relaxed);
+        assert_eq!(tally.spend_usd(), 0.003);
+    }
 }

@@ -241,3 +241,59 @@ async fn a_log_filter_of_error_still_streams_every_event() {
     feed.until("login_succeeded", Some(&id), STEP).await;
     t.shutdown_clean().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_grid_read_streams_its_progress() {
+    // 120 rows, 10 a page, each page 400 ms late: seconds of scrolling to watch.
+    let mut t = support::start(&[
+        ("sandbox.page_size", "10"),
+        ("sandbox.render_delay_ms", "400"),
+    ])
+    .await;
+    let mut feed = Feed::open(&t, None, "").await;
+    let id = t.demo_session().await;
+    let api = t.api.clone();
+    let session = id.clone();
+    let read = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{api}/get_containers"))
+            .json(&json!({"session_id": session, "format": "json"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    let deadline = Instant::now() + STEP;
+    let (first, counted) = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = feed.until("operation_progress", Some(&id), left).await;
+        let data = frame.data.unwrap();
+        if data["done"].as_u64().is_some_and(|d| d > 0) {
+            break (frame.id, data);
+        }
+    };
+    assert_eq!(counted["operation"], "get containers", "{counted}");
+    assert_eq!(counted["unit"], "rows", "{counted}");
+    assert_eq!(counted["level"], "DEBUG", "{counted}");
+    let done = counted["done"].as_u64().unwrap();
+    assert_eq!(
+        counted["step"],
+        format!("{done} rows loaded"),
+        "no total: the whole grid was asked for"
+    );
+    assert!(counted["total"].is_null(), "{counted}");
+    // The rows keep coming: a later event counts more of them.
+    let more = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = feed.until("operation_progress", Some(&id), left).await;
+        assert!(frame.id > first);
+        let data = frame.data.unwrap();
+        if data["done"].as_u64().is_some_and(|d| d > done) {
+            break data;
+        }
+    };
+    assert!(more["done"].as_u64().unwrap() <= 120, "{more}");
+    assert_eq!(read.await.unwrap(), 200);
+    t.shutdown_clean().await;
+}

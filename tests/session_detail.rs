@@ -1,5 +1,5 @@
-//! `GET /sessions/{id}`: what a session is doing now (operation, step, elapsed), its queue,
-//! last error, restart history and memory; `GET /sessions/{id}/screenshot`: a PNG of its page,
+//! `GET /sessions/{id}`: what a session is doing now (operation, step with its counts,
+//! elapsed), its queue, last error, restart history, memory and captcha spend; `GET /sessions/{id}/screenshot`: a PNG of its page,
 //! bounded behind a running request (409 rather than a long wait).
 
 mod support;
@@ -14,8 +14,15 @@ async fn detail(t: &support::TestApp, id: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn detail_shows_the_operation_in_progress_and_the_history() {
-    // Slow pages, so the grid read is long enough to be seen running.
-    let mut t = start(&[("sandbox.render_delay_ms", "400")]).await;
+    // Slow pages of 10 rows, so the grid read is long enough to be seen scrolling; a
+    // captcha solved at once, at a price of 3.50 USD per 1,000.
+    let mut t = start(&[
+        ("sandbox.render_delay_ms", "400"),
+        ("sandbox.page_size", "10"),
+        ("sandbox.captcha_solve_delay_ms", "0"),
+        ("captcha.price_per_1000", "3.5"),
+    ])
+    .await;
     let id = t.demo_session().await;
     let (status, body) = detail(&t, &id).await;
     assert_eq!(status, 200, "{body}");
@@ -26,12 +33,19 @@ async fn detail_shows_the_operation_in_progress_and_the_history() {
     assert!(s["operation"].is_null(), "{s}");
     assert!(s["memory_bytes"].as_u64().unwrap() > 10_000_000, "{s}");
 
+    // One login, one captcha task: in the listing and the detail alike.
+    let (_, list) = t.get("/sessions").await;
+    let row = &list["sessions"][0];
+    assert_eq!(row["captcha_tasks"], 1, "{list}");
+    assert_eq!(row["captcha_spend_usd"], 0.0035, "{list}");
+    assert_eq!(s["captcha_tasks"], 1, "{s}");
+
     let api = t.api.clone();
     let id2 = id.clone();
     let read = tokio::spawn(async move {
         reqwest::Client::new()
             .post(format!("{api}/get_containers"))
-            .json(&json!({"session_id": id2, "format": "json"}))
+            .json(&json!({"session_id": id2, "format": "json", "target_count": 100}))
             .send()
             .await
             .unwrap()
@@ -39,21 +53,25 @@ async fn detail_shows_the_operation_in_progress_and_the_history() {
             .as_u16()
     });
     let seen = support::eventually(
-        "the operation in progress",
-        Duration::from_secs(20),
+        "the grid scroll's count in progress",
+        Duration::from_secs(30),
         || async {
             let (_, body) = detail(&t, &id).await;
-            let op = body["session"]["operation"].clone();
-            (!op.is_null()).then_some(body["session"].clone())
+            let done = &body["session"]["operation"]["progress"]["done"];
+            done.as_u64()
+                .is_some_and(|d| d > 0)
+                .then_some(body["session"].clone())
         },
     )
     .await;
-    assert_eq!(seen["operation"]["name"], "get containers", "{seen}");
-    assert!(
-        !seen["operation"]["step"].as_str().unwrap().is_empty(),
-        "{seen}"
-    );
-    assert!(seen["operation"]["elapsed_ms"].is_u64());
+    let op = &seen["operation"];
+    assert_eq!(op["name"], "get containers", "{seen}");
+    let done = op["progress"]["done"].as_u64().unwrap();
+    assert!(done <= 100, "{seen}");
+    assert_eq!(op["progress"]["total"], 100, "the requested count: {seen}");
+    assert_eq!(op["progress"]["unit"], "rows", "{seen}");
+    assert_eq!(op["step"], format!("scrolled {done} of 100 rows"), "{seen}");
+    assert!(op["elapsed_ms"].is_u64());
     assert_eq!(seen["queue_length"], 1);
     assert_eq!(seen["busy"], true, "{seen}");
 

@@ -7,6 +7,7 @@
 //! SessionManager, which restarts or drops it.
 
 mod bring_up;
+mod progress;
 mod snapshots;
 
 use super::SessionError;

@@ -32,6 +32,9 @@ pub struct SessionShared {
     chrome_pid: AtomicU32,
     /// The current browser's step in progress.
     progress: Mutex<Option<crate::portal::Progress>>,
+    /// The captcha tasks its logins sent, across its restarts (a restored session counts
+    /// from 0: snapshots do not carry the count).
+    pub captcha: crate::captcha::Tally,
     status: Mutex<Status>,
 }
 
@@ -69,11 +72,22 @@ pub struct SessionDetail {
 #[derive(Debug, Clone, Serialize)]
 pub struct OperationNow {
     pub name: &'static str,
-    /// The driver's current step ("scroll the grid", "step 2: fill the form", ...).
+    /// The driver's current step, counts included ("scrolled 75 of 120 rows",
+    /// "wizard step 2 of 4: truck plate", "open containers page").
     pub step: String,
+    /// How far the step's loop is, when it counts something.
+    pub progress: Option<StepProgress>,
     #[serde(with = "crate::timefmt")]
     pub started_at: DateTime<Utc>,
     pub elapsed_ms: u64,
+}
+
+/// `operation.progress`: `done` of `total` (`None` when unknown) `unit`s.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepProgress {
+    pub done: u64,
+    pub total: Option<u64>,
+    pub unit: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +116,11 @@ pub struct SessionSummary {
     pub busy: bool,
     #[serde(with = "crate::timefmt::option")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// 2captcha tasks its logins submitted (since this service started, for a restored
+    /// session).
+    pub captcha_tasks: u32,
+    /// Their estimated cost: solved tasks x `captcha.price_per_1000` / 1000, 4 decimals.
+    pub captcha_spend_usd: f64,
 }
 
 /// The answer to `get_session`.
@@ -128,6 +147,7 @@ impl SessionShared {
             in_flight: AtomicUsize::new(0),
             chrome_pid: AtomicU32::new(0),
             progress: Mutex::new(None),
+            captcha: Default::default(),
             status: Mutex::new(Status {
                 state: SessionState::Starting,
                 last_used: now,
@@ -266,13 +286,22 @@ impl SessionShared {
     pub fn detail(&self, timeout: chrono::Duration) -> SessionDetail {
         let summary = self.summary(timeout);
         let s = self.status().clone();
-        let step = self
+        let reading = self
             .progress
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .map(|p| p.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .map(|p| p.now())
             .unwrap_or_default();
+        let progress = match (reading.done, reading.unit) {
+            (Some(done), Some(unit)) => Some(StepProgress {
+                done,
+                total: reading.total,
+                unit,
+            }),
+            _ => None,
+        };
+        let step = reading.step;
         let now = Utc::now();
         let pid = self.chrome_pid();
         SessionDetail {
@@ -281,6 +310,7 @@ impl SessionShared {
             operation: s.operation.map(|(name, started_at)| OperationNow {
                 name,
                 step,
+                progress,
                 started_at,
                 elapsed_ms: (now - started_at).num_milliseconds().max(0) as u64,
             }),
@@ -343,6 +373,8 @@ impl SessionShared {
             current_url: s.current_url,
             busy: self.busy(),
             expires_at: self.expires_at(timeout),
+            captcha_tasks: self.captcha.tasks(),
+            captcha_spend_usd: self.captcha.spend_usd(),
         }
     }
 

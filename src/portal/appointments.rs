@@ -18,6 +18,8 @@ pub fn open_wizard(page: &mut Page) -> Result<(), DriverError> {
 /// Steps 1-3; never submits. Returns the slot texts exactly as offered.
 pub fn check_appointments(page: &mut Page, visit: &Visit) -> Result<AvailableTimes, DriverError> {
     validate(visit)?;
+    // Operators see "wizard step 2 of 3: ..." while it runs.
+    page.number_wizard_steps(3);
     let w = Wizard::new(page)?;
     w.open(page)?;
     w.step1(page, visit)?;
@@ -43,6 +45,8 @@ pub fn make_appointment(
     if norm(appointment_time).is_empty() {
         return Err(DriverError::Invalid("appointment_time is required".into()));
     }
+    // Step 4 is the portal's own: the confirmation after Submit.
+    page.number_wizard_steps(4);
     let w = Wizard::new(page)?;
     w.open(page)?;
     w.step1(page, visit)?;
@@ -72,7 +76,7 @@ pub fn make_appointment(
     page.step("wizard step 3: submit");
     w.press_submit(page)?;
     tracing::info!(event = "appointment_submitted", slot = %slot);
-    page.step("wizard: outcome of submit");
+    page.step("wizard step 4: outcome of submit");
     let got: Option<Outcome> = w.wait_within(
         page,
         w.submit_wait,

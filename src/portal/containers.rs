@@ -20,6 +20,11 @@ const DETAIL_WAIT: Duration = Duration::from_secs(30);
 /// How long a row without an expand icon gets to open when clicked.
 const ROW_CLICK_WAIT: Duration = Duration::from_secs(5);
 
+/// How long one call of the scroll script may run before it pauses, so the rows loaded so
+/// far can be shown as progress. A call costs about a millisecond: at this length the pauses
+/// cost well under 1% of a scroll.
+const SCROLL_SLICE_MS: u64 = 250;
+
 #[derive(Deserialize)]
 struct State {
     state: String,
@@ -27,6 +32,14 @@ struct State {
     cycles: u32,
     #[serde(default)]
     ids: u32,
+    /// Rows loaded so far (scroll script).
+    #[serde(default)]
+    rows: u64,
+    /// A paused scroll's round state, handed back to go on (`state == "more"`).
+    #[serde(default)]
+    idle: u32,
+    #[serde(default)]
+    slowest: f64,
 }
 
 /// The arguments every grid script gets.
@@ -96,8 +109,23 @@ pub fn load_grid(page: &mut Page, target: &Target) -> Result<u32, DriverError> {
     args["settle_max_ms"] = json!(p.scroll_settle_max_ms.max(p.scroll_settle_ms));
     args["idle_rounds"] = json!(p.scroll_idle_rounds.max(1));
     args["first_rows_ms"] = json!(p.first_rows_wait_ms);
-    args["remaining_ms"] = json!(page.remaining().as_millis() as u64);
-    let outcome: State = page.run_js_async(&format!("{GRID}\n{GRID_SCROLL}"), &args)?;
+    args["slice_ms"] = json!(SCROLL_SLICE_MS);
+    let total = match target {
+        Target::Count(n) => Some(*n as u64),
+        _ => None,
+    };
+    let script = format!("{GRID}\n{GRID_SCROLL}");
+    let outcome = loop {
+        args["remaining_ms"] = json!(page.remaining().as_millis() as u64);
+        let got: State = page.run_js_async(&script, &args)?;
+        if got.state == "ok" || got.state == "more" {
+            show_rows(page, got.rows, total);
+        }
+        if got.state != "more" {
+            break got;
+        }
+        args["resume"] = json!({"cycles": got.cycles, "idle": got.idle, "slowest": got.slowest});
+    };
     match outcome.state.as_str() {
         "ok" | "no_rows" => Ok(outcome.cycles),
         "timeout" => Err(DriverError::Timeout {
@@ -117,6 +145,15 @@ pub fn load_grid(page: &mut Page, target: &Target) -> Result<u32, DriverError> {
         )),
         other => Err(page.marker_error(other, "the containers grid")),
     }
+}
+
+/// "scrolled 75 of 120 rows" when the target is a count, else "75 rows loaded".
+fn show_rows(page: &Page, rows: u64, total: Option<u64>) {
+    let text = match total {
+        Some(total) => format!("scrolled {} of {total} rows", rows.min(total)),
+        None => format!("{rows} rows loaded"),
+    };
+    page.count(text, total.map_or(rows, |t| rows.min(t)), total, "rows");
 }
 
 /// Read every loaded row, columns in `portal.container_columns` order.

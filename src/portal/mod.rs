@@ -50,7 +50,7 @@ pub use containers::{
 pub use error::DriverError;
 pub use login::{LOGIN_KEYS, LoginForm, check_logged_in, open_login, submit_login};
 pub use my_appointments::LIST_KEYS;
-pub use page::{Page, Progress, Shot};
+pub use page::{Page, Progress, ProgressNow, Shot};
 pub use persist::{capture as capture_state, restore as restore_state};
 pub use spares::Spares;
 pub use wizard::WIZARD_KEYS;

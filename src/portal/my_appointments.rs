@@ -22,6 +22,9 @@ pub const LIST_KEYS: &[&str] = &[
 
 const APPOINTMENTS: &str = include_str!("js/appointments.js");
 
+/// How long one call of the list's scroll may run before it pauses to report its rows.
+const SCROLL_SLICE_MS: u64 = 250;
+
 /// Open My Appointments (through its loading route), load rows as far as `target` asks (the
 /// list grows as the window scrolls), select them all and read the table.
 pub fn my_appointments(
@@ -71,7 +74,32 @@ pub fn my_appointments(
         );
         load["want_count"] = json!(target.count);
         load["want_text"] = json!(target.appointment_id);
-        page.run_js_async::<usize>(APPOINTMENTS, &load)?;
+        // The script pauses every slice so the rows loaded so far can be shown.
+        load["slice_ms"] = json!(SCROLL_SLICE_MS);
+        let total = target.count.map(|n| n as u64);
+        loop {
+            #[derive(Deserialize)]
+            struct Loaded {
+                rows: u64,
+                resume: Value,
+            }
+            let got: Loaded = page.run_js_async(APPOINTMENTS, &load)?;
+            let text = match total {
+                Some(total) => format!("scrolled {} of {total} appointments", got.rows.min(total)),
+                None => format!("{} appointments loaded", got.rows),
+            };
+            let done = total.map_or(got.rows, |t| got.rows.min(t));
+            page.count(text, done, total, "rows");
+            if got.resume.is_null() {
+                break;
+            }
+            load["resume"] = got.resume;
+            load["remaining_ms"] = json!(
+                page.remaining()
+                    .saturating_sub(Duration::from_secs(2))
+                    .as_millis() as u64
+            );
+        }
     }
 
     page.step("select all appointments");

@@ -4,12 +4,15 @@
 //! job's deadline: never a fixed sleep, never "network idle". A check costs well under a
 //! millisecond on the page's own DevTools connection (`cdp.rs`).
 
+mod progress;
+
 use super::DriverError;
 use super::cdp::{Cdp, CdpError};
 use super::shots::DebugShots;
 pub use super::shots::Shot;
 use crate::config::{ChromeSettings, PortalProfile};
 use headless_chrome::Browser;
+pub use progress::{Progress, ProgressNow};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::cell::RefCell;
@@ -42,10 +45,9 @@ pub struct Page {
     /// The step in progress, readable from other threads (an operator's view of a long
     /// request).
     progress: Progress,
+    /// The job's wizard steps are numbered out of this many in its progress.
+    wizard_steps: Option<u32>,
 }
-
-/// The browser thread's current step, shared with whoever wants to show it.
-pub type Progress = std::sync::Arc<std::sync::Mutex<String>>;
 
 impl Page {
     pub(super) fn new(
@@ -66,12 +68,14 @@ impl Page {
             debug: None,
             used: RefCell::new(BTreeSet::new()),
             progress,
+            wizard_steps: None,
         }
     }
 
     /// Start a job: name its step (for errors) and set its deadline.
     pub(super) fn begin(&mut self, step: &str, deadline: Instant) {
         self.step = step.to_string();
+        self.wizard_steps = None;
         self.show_progress();
         self.deadline = deadline;
         self.used.borrow_mut().clear();
@@ -94,8 +98,25 @@ impl Page {
     }
 
     fn show_progress(&self) {
-        let mut shown = self.progress.lock().unwrap_or_else(|p| p.into_inner());
-        shown.clone_from(&self.step);
+        let numbered = self
+            .wizard_steps
+            .and_then(|total| progress::wizard_step(&self.step, total));
+        self.progress
+            .set(numbered.unwrap_or_else(|| ProgressNow::plain(&self.step)));
+    }
+
+    /// Show how far the current step's loop is (`text` is what operators read, counts
+    /// included), keeping the step's name for errors.
+    pub fn count(&self, text: String, done: u64, total: Option<u64>, unit: &'static str) {
+        self.progress
+            .set(ProgressNow::counted(text, done, total, unit));
+    }
+
+    /// From now until the job ends, show the wizard's steps ("wizard step 2: ...") as
+    /// "wizard step 2 of `total`: ...".
+    pub fn number_wizard_steps(&mut self, total: u32) {
+        self.wizard_steps = Some(total);
+        self.show_progress();
     }
 
     /// Time left before the job's deadline.

@@ -1,5 +1,6 @@
 //! The live event feed behind `GET /events`: every supervision event the log has (an event
-//! with an `event` field, INFO or above, from this crate), as one JSON object with the same
+//! with an `event` field, INFO or above, from this crate) and operation progress (DEBUG,
+//! target [`PROGRESS_TARGET`], which the log leaves out), as one JSON object with the same
 //! field names and values as the JSON log line, published on a process-wide broadcast
 //! channel.
 //!
@@ -69,13 +70,19 @@ pub fn subscribers() -> usize {
     channel().receiver_count()
 }
 
+/// The target of operation progress events: at DEBUG, so the log (whose filter is its own)
+/// stays quiet, while the feed carries them.
+pub const PROGRESS_TARGET: &str = "emodal_api::progress";
+
 /// The layer `telemetry::init` adds, with its own filter: this crate's events at INFO and
-/// above, whatever the log filter says.
+/// above, and its progress events at DEBUG, whatever the log filter says.
 pub fn layer<S>() -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
-    let filter = Targets::new().with_target("emodal_api", tracing::Level::INFO);
+    let filter = Targets::new()
+        .with_target("emodal_api", tracing::Level::INFO)
+        .with_target(PROGRESS_TARGET, tracing::Level::DEBUG);
     Feed.with_filter(filter)
 }
 
@@ -245,6 +252,7 @@ mod tests {
         let subscriber = tracing_subscriber::registry().with(log).with(layer());
         tracing::subscriber::with_default(subscriber, || {
             tracing::debug!(event = "unit_debug_only");
+            tracing::debug!(target: "emodal_api::progress", event = "unit_progress", done = 3u64);
             tracing::info!(target: "other_crate", event = "unit_foreign");
             tracing::info!("unit: no event field");
             let span = tracing::info_span!("request", request_id = "r-1");
@@ -265,8 +273,9 @@ mod tests {
                 seen.push(item);
             }
         }
-        assert_eq!(seen.len(), 1, "{seen:?}");
-        let item = &seen[0];
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[0].name, "unit_progress", "progress passes at DEBUG");
+        let item = &seen[1];
         assert_eq!(item.name, "unit_feed_check");
         assert_eq!(item.scope, None, "service-wide");
         let data: Value = serde_json::from_str(&item.data).unwrap();

@@ -100,7 +100,12 @@ impl Session {
             .run("open login page", call, portal::open_login)
             .await?;
         let token = captcha
-            .solve_recaptcha(&credentials.captcha_key, &form.site_key, &form.page_url)
+            .solve_recaptcha_for(
+                &credentials.captcha_key,
+                &form.site_key,
+                &form.page_url,
+                &self.args.shared.captcha,
+            )
             .await?;
         let Some(browser) = &self.browser else {
             return Err(DriverError::Browser("the browser is gone".into()).into());

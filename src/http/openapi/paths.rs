@@ -110,7 +110,7 @@ fn get_file() {}
 #[utoipa::path(get, path = "/events", operation_id = "events", tag = "sessions",
     params(("session_id" = Option<String>, Query, description = "Only this session's events (one of this token's sessions; 404 otherwise)")),
     responses((status = 200,
-        description = "Server-Sent Events, live: each supervision event the log has (`session_started`, `login_succeeded`, `session_restarting`, ...) for this token's sessions, and the service-wide ones (`shutdown_started`, ...). Each is `event:<name>`, `data:<the log line's fields as one line of JSON, with level and timestamp>`, `id:<increasing number>`; `: keep-alive` every 15 s, `: lagged <n>` when a slow client skipped n events. Ends when the service drains.",
+        description = "Server-Sent Events, live: each supervision event the log has (`session_started`, `login_succeeded`, `session_restarting`, ...) for this token's sessions, and the service-wide ones (`shutdown_started`, ...), and `operation_progress` while a long operation runs (at most one a second per operation: `session_id`, `operation`, `step` with its counts, and `done`, `total`, `unit` when the step counts something; not in the log at info). Each is `event:<name>`, `data:<the log line's fields as one line of JSON, with level and timestamp>`, `id:<increasing number>`; `: keep-alive` every 15 s, `: lagged <n>` when a slow client skipped n events. Ends when the service drains.",
         content((String = "text/event-stream")))))]
 fn events() {}
 

@@ -134,6 +134,13 @@ pub struct SessionRow {
     pub busy: bool,
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    /// 2captcha tasks its logins submitted, across its restarts (a session restored at
+    /// start counts from then).
+    pub captcha_tasks: u32,
+    /// Their estimated cost in USD: solved tasks x `captcha.price_per_1000` / 1000, rounded
+    /// to 4 decimals.
+    #[schema(example = 0.00299)]
+    pub captcha_spend_usd: f64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -178,12 +185,26 @@ pub struct SessionDetail {
 pub struct OperationNow {
     #[schema(example = "get containers")]
     pub name: String,
-    /// The driver's current step.
-    #[schema(example = "scroll the grid")]
+    /// The driver's current step, with its counts when it counts something.
+    #[schema(example = "scrolled 75 of 120 rows")]
     pub step: String,
+    /// How far the step is, when it counts something (rows scrolled, wizard steps).
+    pub progress: Option<StepProgress>,
     #[schema(format = DateTime)]
     pub started_at: String,
     pub elapsed_ms: u64,
+}
+
+/// `done` of `total` `unit`s.
+#[derive(Serialize, ToSchema)]
+pub struct StepProgress {
+    #[schema(example = 75)]
+    pub done: u64,
+    /// `null` when the total is not known (scrolling to the end of the grid).
+    #[schema(example = 120)]
+    pub total: Option<u64>,
+    #[schema(example = "rows")]
+    pub unit: String,
 }
 
 /// Something that happened to a session, and when.

@@ -27,9 +27,11 @@ case 'load_all': {
   const want = (A.want_text || '').toLowerCase();
   const done = () => (A.want_count && rowsNow().length >= A.want_count)
     || (want && rowsNow().some(r => (r.innerText || '').toLowerCase().includes(want)));
-  await loadMore(() => rowsNow().length, scrollDown, done, deadline);
+  const loaded = await loadMore(() => rowsNow().length, scrollDown, done, deadline, A.resume);
+  /* Paused (A.slice_ms): called again with `resume` to go on. */
+  if (loaded.paused) return {rows: rowsNow().length, resume: {cycles: loaded.cycles, idle: loaded.idle, slowest: loaded.slowest}};
   window.scrollTo(0, 0);
-  return rowsNow().length;
+  return {rows: rowsNow().length, resume: null};
 }
 case 'select_all': {
   const c = pick(A.sel.appointments_master_checkbox)[0];

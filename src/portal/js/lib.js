@@ -66,11 +66,16 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
  * indicator: a round only counts as idle when nothing is loading and no row came within a
  * window of three times the slowest page load seen (A.settle_ms..A.settle_max_ms). The first
  * estimate is a third of what the page took to show its first rows (performance.now() counts
- * from navigation), so the first window lasts about that long. */
-const loadMore = async (count, scrollDown, done, deadline) => {
-  let cycles = 0, idle = 0, slowest = Math.min(performance.now(), A.settle_max_ms) / 3;
+ * from navigation), so the first window lasts about that long.
+ * With A.slice_ms it pauses between rounds once that long has passed ({paused: true}), so the
+ * driver can report how many rows are in; it goes on when called again with `from`, the
+ * returned {cycles, idle, slowest}. */
+const loadMore = async (count, scrollDown, done, deadline, from) => {
+  let {cycles, idle, slowest} = from || {cycles: 0, idle: 0, slowest: Math.min(performance.now(), A.settle_max_ms) / 3};
+  const pauseAt = A.slice_ms ? Date.now() + A.slice_ms : Infinity;
   while (!done()) {
     if (Date.now() > deadline) return {cycles, timedOut: true};
+    if (Date.now() >= pauseAt) return {cycles, idle, slowest, paused: true};
     const before = count(); const t0 = Date.now();
     scrollDown(); cycles++;
     const windowMs = Math.min(A.settle_max_ms, Math.max(A.settle_ms, 3 * slowest));
