@@ -15,10 +15,11 @@ use crate::model::{
 };
 use crate::portal::Spares;
 use crate::snapshot::{Snapshot, SnapshotStore};
+use crate::telemetry::request::{self, Stage};
 use ractor::{Actor, ActorRef, rpc::CallResult};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Quick registry questions never wait longer than this.
 const QUICK: Duration = Duration::from_secs(10);
@@ -104,6 +105,9 @@ impl Sessions {
         // A login waits for Chrome, the captcha service and the portal; restarts add backoff.
         let limit = Duration::from_secs(self.settings.sessions.login_timeout + 60);
         let scope = scope.to_string();
+        let trace = request::current();
+        let _call = trace.as_ref().map(|t| t.call());
+        let began = Instant::now();
         let answer = self
             .manager
             .call(
@@ -111,12 +115,20 @@ impl Sessions {
                     scope,
                     credentials,
                     keep_alive,
+                    request_id: trace.as_ref().map(|t| t.id.clone()),
                     reply,
                 },
                 Some(limit),
             )
             .await;
-        flatten(answer)
+        let grant = flatten(answer);
+        if let Some(trace) = &trace {
+            trace.add(Stage::Lookup, began.elapsed());
+            if let Ok(grant) = &grant {
+                trace.set_session(&grant.session_id);
+            }
+        }
+        grant
     }
 
     pub async fn list(&self, scope: &str) -> Vec<SessionSummary> {
@@ -133,6 +145,7 @@ impl Sessions {
 
     /// Everything about one session of `scope`, including what it is doing now.
     pub async fn detail(&self, scope: &str, id: &str) -> Result<SessionDetail, SessionError> {
+        let _call = traced_call(id);
         let (scope, id) = (scope.to_string(), id.to_string());
         let answer = self
             .manager
@@ -157,6 +170,7 @@ impl Sessions {
                 LOOK_WAIT.as_secs()
             ))
         };
+        let _call = traced_call(id);
         let lease = tokio::time::timeout(LOOK_WAIT, self.acquire(scope, id))
             .await
             .map_err(|_| busy())??;
@@ -210,6 +224,7 @@ impl Sessions {
 
     /// Close a session; true once its Chrome has exited, false if there was no such session.
     pub async fn close(&self, scope: &str, id: &str) -> bool {
+        let _call = traced_call(id);
         let (scope, id) = (scope.to_string(), id.to_string());
         // Closing waits for the operation in progress, which may be a long one.
         let limit = Duration::from_secs(self.settings.sessions.operation_timeout + 30);
@@ -322,6 +337,7 @@ impl Sessions {
         op: Operation,
         debug: Option<Debug>,
     ) -> Result<Done<Outcome>, SessionError> {
+        let _call = traced_call(id);
         let mut retried = false;
         loop {
             match self
@@ -357,6 +373,8 @@ impl Sessions {
                 |reply| SessionMsg::Run {
                     op: Box::new(op),
                     debug,
+                    trace: request::current(),
+                    sent: Instant::now(),
                     reply,
                 },
                 Some(limit),
@@ -376,14 +394,19 @@ impl Sessions {
     async fn acquire(&self, scope: &str, id: &str) -> Result<SessionLease, SessionError> {
         let (scope, id) = (scope.to_string(), id.to_string());
         let limit = Duration::from_secs(self.settings.sessions.login_timeout + 60);
-        flatten(
+        let began = Instant::now();
+        let lease = flatten(
             self.manager
                 .call(
                     |reply| ManagerMsg::Acquire { scope, id, reply },
                     Some(limit),
                 )
                 .await,
-        )
+        );
+        if let Some(trace) = request::current() {
+            trace.add(Stage::Lookup, began.elapsed());
+        }
+        lease
     }
 
     /// Close every session and wait until every Chrome has exited, then stop the manager.
@@ -400,6 +423,14 @@ impl Sessions {
             .stop_and_wait(Some("shutdown".into()), Some(QUICK))
             .await;
     }
+}
+
+/// A call on session `id` for the request this task serves, if any: the request's log line
+/// names the session, and the call's end marks where the response stage begins.
+fn traced_call(id: &str) -> Option<request::CallMark> {
+    let trace = request::current()?;
+    trace.set_session(id);
+    Some(trace.call())
 }
 
 fn flatten<T>(

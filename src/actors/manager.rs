@@ -22,6 +22,7 @@ use crate::config::{PortalProfile, Settings};
 use crate::credentials::{Credentials, Keyer, new_session_id};
 use crate::portal::Spares;
 use crate::snapshot::{Snapshot, SnapshotStore};
+use crate::telemetry::request;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub enum ManagerMsg {
         scope: String,
         credentials: Credentials,
         keep_alive: bool,
+        /// The HTTP request asking, whose id the events of a new session's login carry.
+        request_id: Option<String>,
         reply: GrantReply,
     },
     /// The actor of a ready session, waiting while it (re)starts.
@@ -169,6 +172,8 @@ struct Entry {
     restore_next: bool,
     /// Restored at start and not up yet: holds one of the `restore_concurrency` slots.
     startup_restore: bool,
+    /// The request that created the session, until its first actor has been given it.
+    request_id: Option<String>,
 }
 
 impl Actor for SessionManager {
@@ -215,10 +220,18 @@ impl Actor for SessionManager {
                 scope,
                 credentials,
                 keep_alive,
+                request_id,
                 reply,
             } => {
-                reg.get_session(&myself, scope, credentials, keep_alive, reply)
-                    .await
+                let ask = reg.get_session(
+                    &myself,
+                    scope,
+                    credentials,
+                    keep_alive,
+                    request_id.clone(),
+                    reply,
+                );
+                request::within(request_id.as_deref(), ask).await
             }
             ManagerMsg::Acquire { scope, id, reply } => reg.acquire(&scope, &id, reply),
             ManagerMsg::List { scope, reply } => {
@@ -324,6 +337,7 @@ impl Registry {
         scope: String,
         credentials: Credentials,
         keep_alive: bool,
+        request_id: Option<String>,
         reply: GrantReply,
     ) {
         if self.shutting_down {
@@ -410,6 +424,7 @@ impl Registry {
             outage: None,
             restore_next: false,
             startup_restore: false,
+            request_id,
         };
         self.by_key.insert(key, id.clone());
         super::directory::register(&id, &entry.scope);
@@ -440,6 +455,7 @@ impl Registry {
             spares: self.spares.clone(),
             store: self.store.clone(),
             restore,
+            request_id: entry.request_id.take(),
         };
         // pre_start is trivial, so this returns at once; Chrome starts inside the actor.
         match Actor::spawn_linked(None, SessionActor, args, myself.get_cell()).await {

@@ -19,9 +19,10 @@ use crate::credentials::Credentials;
 use crate::model::{Debug, Done, Operation, Outcome};
 use crate::portal::{self, BrowserHandle, DriverError, Spares};
 use crate::snapshot::{Snapshot, SnapshotStore};
+use crate::telemetry::request::{self, RequestTrace, Stage};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 pub struct SessionActor;
@@ -45,8 +46,15 @@ pub enum SessionMsg {
     Run {
         op: Box<Operation>,
         debug: Option<Debug>,
+        /// The HTTP request it serves: told where the time went, and its id on the events.
+        trace: Option<Arc<RequestTrace>>,
+        /// When it was sent, for the time it waited in the mailbox.
+        sent: Instant,
         reply: RpcReplyPort<Result<Done<Outcome>, SessionError>>,
     },
+    /// Write the snapshot a success left due, unless the session has been used since
+    /// (stale generation): the next quiet moment will.
+    SnapshotTick(u64),
 }
 
 pub struct SessionArgs {
@@ -67,6 +75,9 @@ pub struct SessionArgs {
     pub store: SnapshotStore,
     /// Come up from this snapshot (its cookies may still be good) before trying a login.
     pub restore: Option<Arc<Snapshot>>,
+    /// The request whose `get_session` created the session (first incarnation only): its
+    /// id goes on the login's events.
+    pub request_id: Option<String>,
 }
 
 pub struct Session {
@@ -85,6 +96,10 @@ pub struct Session {
     outage: Option<(std::time::Instant, u32)>,
     /// What the last snapshot written held.
     saved: Option<snapshots::Saved>,
+    /// Bumped by every operation; a snapshot tick of an older one is stale.
+    snapshot_generation: u64,
+    /// An operation succeeded since the last snapshot capture.
+    snapshot_due: bool,
 }
 
 impl Actor for SessionActor {
@@ -109,6 +124,8 @@ impl Actor for SessionActor {
             failed: false,
             outage: None,
             saved: None,
+            snapshot_generation: 0,
+            snapshot_due: false,
         })
     }
 
@@ -128,7 +145,10 @@ impl Actor for SessionActor {
         state: &mut Session,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            SessionMsg::Start => state.start(&myself).await,
+            SessionMsg::Start => {
+                let request_id = state.args.request_id.take();
+                request::within(request_id.as_deref(), state.start(&myself)).await
+            }
             SessionMsg::RefreshTick(generation) => state.refresh(&myself, generation).await,
             SessionMsg::LivenessTick => {
                 state.check_liveness().await;
@@ -140,16 +160,31 @@ impl Actor for SessionActor {
                     let _ = reply.send(state.screenshot().await);
                 }
             }
-            SessionMsg::Run { op, debug, reply } => {
+            SessionMsg::Run {
+                op,
+                debug,
+                trace,
+                sent,
+                reply,
+            } => {
+                if let Some(trace) = &trace {
+                    trace.add(Stage::Mailbox, sent.elapsed());
+                }
                 if reply.is_closed() {
                     tracing::debug!(session_id = %state.id(), operation = op.name(), "caller gone before its turn; skipped");
                     return Ok(());
                 }
-                let result = state.run(&myself, *op, debug).await;
-                let ok = result.is_ok();
+                let request_id = trace.as_ref().map(|t| t.id.clone());
+                let run = state.run(&myself, *op, debug, trace.as_deref());
+                let result = request::within(request_id.as_deref(), run).await;
+                if result.is_ok() && !state.failed {
+                    state.snapshot_soon(&myself);
+                }
                 let _ = reply.send(result);
-                // After the answer: the caller does not wait for the fsync.
-                if ok && !state.failed {
+            }
+            SessionMsg::SnapshotTick(generation) => {
+                if generation == state.snapshot_generation && state.snapshot_due && !state.failed {
+                    state.snapshot_due = false;
                     state.save_snapshot().await;
                 }
             }
@@ -163,6 +198,11 @@ impl Actor for SessionActor {
         state: &mut Session,
     ) -> Result<(), ActorProcessingErr> {
         state.stop_timers();
+        // A service shutting down keeps its snapshots: the last operations' changes too.
+        // (A session being removed has a tombstone by now, which refuses this write.)
+        if state.snapshot_due && !state.failed && state.browser.is_some() {
+            state.save_snapshot().await;
+        }
         if let Some(browser) = state.browser.take() {
             browser.close().await;
         }
@@ -365,6 +405,7 @@ impl Session {
         myself: &ActorRef<SessionMsg>,
         op: Operation,
         debug: Option<Debug>,
+        trace: Option<&RequestTrace>,
     ) -> Result<Done<Outcome>, SessionError> {
         let Some(browser) = &self.browser else {
             return Err(SessionError::restarting(
@@ -386,11 +427,16 @@ impl Session {
             }
         });
         self.args.shared.begin_operation(name);
-        let result = browser
-            .run(name, timeout, move |page| {
+        let _watch = progress::watch(self.id().to_string(), name, browser.progress());
+        let (result, times) = browser
+            .run_timed(name, timeout, move |page| {
                 super::operations::perform(page, &op, label.as_deref())
             })
             .await;
+        if let Some(trace) = trace {
+            trace.add(Stage::BrowserWait, times.waited);
+            trace.add(Stage::Driver, times.ran);
+        }
         let failure = match &result {
             Ok(Ok(_)) => None,
             Ok(Err((error, _))) => Some(error.to_string()),

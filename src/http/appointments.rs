@@ -222,7 +222,9 @@ async fn make_appointment(
     let book = {
         let (ctx, scope, session) = (ctx.clone(), scope.clone(), merged.session.clone());
         let note = merged.wizard.vm_email.clone();
-        async move { book(&ctx, &scope, &base, &session, visit, time, note).await }
+        crate::telemetry::request::carry(async move {
+            book(&ctx, &scope, &base, &session, visit, time, note).await
+        })
     };
     let (mut result, replay) = match &key {
         None => (tokio::spawn(book).await.map_err(internal)??, false),

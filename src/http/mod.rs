@@ -91,22 +91,25 @@ impl Ctx {
 }
 
 pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    // Each group boxed: one chain of every route's filter types made a future whose poll
+    // took more stack than a runtime worker has in a debug build.
     let api = health::routes(ctx.clone())
-        .or(sessions::routes(ctx.clone()))
+        .boxed()
+        .or(sessions::routes(ctx.clone()).boxed())
         .unify()
-        .or(containers::routes(ctx.clone()))
+        .or(containers::routes(ctx.clone()).boxed())
         .unify()
-        .or(appointments::routes(ctx.clone()))
+        .or(appointments::routes(ctx.clone()).boxed())
         .unify()
-        .or(files::routes(ctx.clone()))
+        .or(files::routes(ctx.clone()).boxed())
         .unify()
-        .or(metrics::routes(ctx.clone()))
+        .or(metrics::routes(ctx.clone()).boxed())
         .unify()
-        .or(events::routes(ctx.clone()))
+        .or(events::routes(ctx.clone()).boxed())
         .unify()
-        .or(dashboard::routes())
+        .or(dashboard::routes().boxed())
         .unify()
-        .or(openapi::routes())
+        .or(openapi::routes().boxed())
         .unify();
     let log_requests = ctx.sessions.settings().log.requests;
     warp::any()
@@ -120,22 +123,19 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         })
 }
 
-/// The client's `X-Request-Id` when it is a sane token (at most 128 of `[A-Za-z0-9._:-]`),
-/// else a new one: a reverse proxy's id then follows the request through our log.
+/// This request's id: its trace's (see `telemetry::request`), or, with `log.requests` off,
+/// the client's `X-Request-Id` when sane, else a new one.
 fn request_id() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
     warp::header::headers_cloned().map(|headers: warp::http::HeaderMap| {
-        let sent = headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        sent.filter(|id| {
-            !id.is_empty()
-                && id.len() <= 128
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-        })
-        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
+        match crate::telemetry::request::current() {
+            Some(trace) => trace.id.clone(),
+            None => {
+                let sent = headers.get("x-request-id").and_then(|v| v.to_str().ok());
+                crate::telemetry::request::RequestTrace::new(sent)
+                    .id
+                    .clone()
+            }
+        }
     })
 }
 
@@ -155,9 +155,26 @@ fn finish(
     if !log_requests {
         return response;
     }
-    let elapsed = start.elapsed();
     let status = response.status().as_u16();
-    crate::metrics::request(method.as_str(), path.as_str(), status, elapsed);
+    // Served through the server loop, the request has a trace; otherwise only its total.
+    let trace = crate::telemetry::request::current();
+    let b = match &trace {
+        Some(trace) => trace.breakdown(),
+        None => crate::telemetry::request::Breakdown {
+            total: start.elapsed(),
+            ..Default::default()
+        },
+    };
+    let session_id = trace.as_ref().and_then(|t| t.session_id());
+    if trace.is_some()
+        && let Ok(value) = warp::http::HeaderValue::from_str(&server_timing(&b))
+    {
+        response.headers_mut().insert("server-timing", value);
+    }
+    crate::metrics::request(method.as_str(), path.as_str(), status, b.total);
+    if session_id.is_some() {
+        crate::metrics::request_stages(path.as_str(), &b);
+    }
     // Paths only: bodies and headers may carry credentials or tokens. The health checks of
     // a load balancer would drown everything else: those at debug.
     let path = path.as_str();
@@ -167,12 +184,42 @@ fn finish(
     } else {
         path
     };
+    let session_id = session_id.as_deref().unwrap_or("-");
+    let ms = |d: std::time::Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     if matches!(path, "/health" | "/ready" | "/metrics") {
-        tracing::debug!(target: "emodal_api::http", method = %method, path, status, elapsed_ms = elapsed.as_millis() as u64, request_id = %request_id);
+        tracing::debug!(target: "emodal_api::http", method = %method, path, status, elapsed_ms = ms(b.total), request_id = %request_id);
     } else {
-        tracing::info!(target: "emodal_api::http", method = %method, path, status, elapsed_ms = elapsed.as_millis() as u64, request_id = %request_id, "request");
+        tracing::info!(
+            target: "emodal_api::http",
+            method = %method,
+            path,
+            status,
+            elapsed_ms = ms(b.total),
+            session_id,
+            request_id = %request_id,
+            parse_ms = ms(b.parse),
+            lookup_ms = ms(b.lookup),
+            mailbox_ms = ms(b.mailbox),
+            browser_wait_ms = ms(b.browser_wait),
+            driver_ms = ms(b.driver),
+            response_ms = ms(b.response),
+            other_ms = ms(b.other),
+            "request"
+        );
     }
     response
+}
+
+/// The stages as a `Server-Timing` header (W3C Server Timing): a client, a browser's
+/// developer tools or a benchmark sees where the service spent the request's time, and how
+/// much of it was the portal's (`driver`).
+fn server_timing(b: &crate::telemetry::request::Breakdown) -> String {
+    let mut out = String::new();
+    for (name, took) in b.stages() {
+        out.push_str(&format!("{name};dur={:.3}, ", took.as_secs_f64() * 1e3));
+    }
+    out.push_str(&format!("total;dur={:.3}", b.total.as_secs_f64() * 1e3));
+    out
 }
 
 /// A 405 says which methods the path takes (RFC 9110 requires `Allow`): the recovery above

@@ -9,6 +9,9 @@
 
 use super::Ctx;
 use crate::config::ServerSettings;
+use crate::telemetry::request::{self, RequestTrace};
+use hyper::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -16,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 /// Serve the API on `listener` until `shutdown` resolves; then stop accepting and wait for
 /// the open connections to finish the requests they are in.
@@ -25,6 +29,7 @@ pub async fn serve(
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) {
+    let log_requests = ctx.sessions.settings().log.requests;
     let service = warp::service(super::routes(ctx));
     let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
     let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
@@ -54,7 +59,21 @@ pub async fn serve(
             refused.note("max_connections_per_ip", settings.max_connections_per_ip);
             continue;
         };
-        let service = hyper_util::service::TowerToHyperService::new(service.clone());
+        // Answers are written whole; Nagle's algorithm would only hold a small one back
+        // until the client acknowledges the previous segment.
+        let _ = stream.set_nodelay(true);
+        let inner = hyper_util::service::TowerToHyperService::new(service.clone());
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let sent_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            // Boxed: warp's filter chain makes a large future, and wrapping it by value in
+            // the trace's futures would move it across the stack several times.
+            let answer = Box::pin(hyper::service::Service::call(&inner, request));
+            traced(log_requests, sent_id, answer)
+        });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
@@ -70,6 +89,17 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Run one request's future with its trace and inside its span (see `telemetry::request`),
+/// unless `log.requests` is off.
+async fn traced<F: Future>(on: bool, sent_id: Option<String>, answer: F) -> F::Output {
+    if !on {
+        return answer.await;
+    }
+    let trace = RequestTrace::new(sent_id.as_deref());
+    let span = request::span(&trace.id);
+    request::scope(trace, answer).instrument(span).await
 }
 
 /// One connection counted against its address, given back on drop.

@@ -24,6 +24,7 @@
 //! | `emodal_refreshes_total` | counter | `result` (ok, logged_out, unavailable, failed) |
 //! | `emodal_http_requests_total` | counter | `endpoint`, `method`, `status` |
 //! | `emodal_http_request_seconds` | histogram | `endpoint` |
+//! | `emodal_http_request_stage_seconds` | histogram | `endpoint`, `stage` (parse, lookup, mailbox, browser_wait, driver, response, other), requests that used a session |
 //! | `emodal_http_rejected_total` | counter | `cause` (the 429's `error_code`) |
 //! | `emodal_session_queue_depth_max`, `emodal_session_queue_depth_total` | gauge | |
 //! | `emodal_chrome_memory_bytes`, `emodal_chrome_memory_max_session_bytes` | gauge | summed PSS of the sessions' Chrome process trees (sampled at most every 30 s) |
@@ -50,6 +51,15 @@ pub fn handle() -> &'static PrometheusHandle {
                     30.0, 60.0, 300.0,
                 ],
             )
+            .and_then(|b| {
+                // Stages go down to tens of microseconds (a mailbox with nothing ahead).
+                b.set_buckets_for_metric(
+                    Matcher::Full("emodal_http_request_stage_seconds".into()),
+                    &[
+                        0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 300.0,
+                    ],
+                )
+            })
             .and_then(|b| {
                 b.set_buckets_for_metric(
                     Matcher::Full("emodal_captcha_solve_seconds".into()),
@@ -126,6 +136,11 @@ fn describe() {
         "emodal_http_request_seconds",
         Unit::Seconds,
         "HTTP request duration by endpoint"
+    );
+    describe_histogram!(
+        "emodal_http_request_stage_seconds",
+        Unit::Seconds,
+        "Where the time of requests that used a session went, by endpoint and stage"
     );
     describe_counter!(
         "emodal_http_rejected_total",
@@ -215,6 +230,16 @@ pub fn request(method: &str, path: &str, status: u16, took: Duration) {
     .increment(1);
     ::metrics::histogram!("emodal_http_request_seconds", "endpoint" => endpoint)
         .record(took.as_secs_f64());
+}
+
+/// Where a request that used a session spent its time, per stage (see
+/// `telemetry::request`): one histogram per endpoint and stage.
+pub fn request_stages(path: &str, breakdown: &crate::telemetry::request::Breakdown) {
+    let endpoint = endpoint(path);
+    for (stage, took) in breakdown.stages() {
+        ::metrics::histogram!("emodal_http_request_stage_seconds", "endpoint" => endpoint, "stage" => stage)
+            .record(took.as_secs_f64());
+    }
 }
 
 /// One 429, by the `error_code` the client got.

@@ -15,10 +15,18 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce(&mut Page) + Send>;
+
+/// Where a job's time went: waiting for the browser thread (behind an earlier job), and
+/// running on it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JobTimes {
+    pub waited: Duration,
+    pub ran: Duration,
+}
 
 /// Browser threads that have not yet finished cleaning up.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -123,28 +131,62 @@ impl BrowserHandle {
         R: Send + 'static,
         F: FnOnce(&mut Page) -> Result<R, DriverError> + Send + 'static,
     {
+        self.run_timed(step, timeout, job).await.0
+    }
+
+    /// [`run`](Self::run), also saying how long the job waited for the thread and how long
+    /// it ran there (zero for a job that never ran).
+    pub async fn run_timed<R, F>(
+        &self,
+        step: &str,
+        timeout: Duration,
+        job: F,
+    ) -> (Result<R, DriverError>, JobTimes)
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Page) -> Result<R, DriverError> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
-        let deadline = std::time::Instant::now() + timeout;
+        let sent = Instant::now();
+        let deadline = sent + timeout;
         let step_name = step.to_string();
         let wrapped: Job = Box::new(move |page: &mut Page| {
+            let picked = Instant::now();
             page.begin(&step_name, deadline);
-            let _ = tx.send(job(page));
+            let result = job(page);
+            let times = JobTimes {
+                waited: picked - sent,
+                ran: picked.elapsed(),
+            };
+            let _ = tx.send((result, times));
         });
-        let jobs = self
-            .jobs
-            .as_ref()
-            .ok_or_else(|| DriverError::Browser("closed".into()))?;
-        jobs.send(wrapped)
-            .map_err(|_| DriverError::Browser("browser thread has ended".into()))?;
+        let Some(jobs) = self.jobs.as_ref() else {
+            return (
+                Err(DriverError::Browser("closed".into())),
+                JobTimes::default(),
+            );
+        };
+        if jobs.send(wrapped).is_err() {
+            return (
+                Err(DriverError::Browser("browser thread has ended".into())),
+                JobTimes::default(),
+            );
+        }
         // Jobs watch their own deadline; the grace period covers one CDP call in flight.
         match tokio::time::timeout(timeout + Duration::from_secs(5), rx).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(DriverError::Browser(format!(
-                "{step}: browser thread ended"
-            ))),
-            Err(_) => Err(DriverError::Browser(format!(
-                "{step}: browser did not answer"
-            ))),
+            Ok(Ok((result, times))) => (result, times),
+            Ok(Err(_)) => (
+                Err(DriverError::Browser(format!(
+                    "{step}: browser thread ended"
+                ))),
+                JobTimes::default(),
+            ),
+            Err(_) => (
+                Err(DriverError::Browser(format!(
+                    "{step}: browser did not answer"
+                ))),
+                JobTimes::default(),
+            ),
         }
     }
 

@@ -41,7 +41,7 @@ pub use appointments::{
     make_appointment, my_appointments, open_wizard,
 };
 pub use browser::{
-    BrowserHandle, launch_failure, live_browsers, process_alive, scratch_dir, wait_exit,
+    BrowserHandle, JobTimes, launch_failure, live_browsers, process_alive, scratch_dir, wait_exit,
 };
 pub use bundle::{capture as capture_bundle, probe_strategies};
 pub use containers::{

@@ -3,9 +3,11 @@
 //!
 //! Supervision decisions are logged as events with an `event` field (`session_started`,
 //! `session_restarting`, ...) so operators can filter on it in either format; [`events`]
-//! also publishes them live for `GET /events`.
+//! also publishes them live for `GET /events`. [`request`] follows one HTTP request across
+//! the tasks it touches.
 
 pub mod events;
+pub mod request;
 
 use crate::config::LogSettings;
 use std::ffi::OsStr;

@@ -45,6 +45,7 @@ impl Registry {
                 restore_next: true,
                 // Set when its restore starts and holds a slot.
                 startup_restore: false,
+                request_id: None,
             };
             crate::actors::directory::register(&id, &snapshot.scope);
             tracing::info!(event = "session_restoring", session_id = %id, username = %snapshot.username, keep_alive = snapshot.keep_alive);

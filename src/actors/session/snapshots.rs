@@ -1,13 +1,14 @@
 //! Writing a session's snapshot after each success that may have changed its cookies: the
-//! login or restore, a refresh, a business operation. Only what changed is written (a
+//! login or restore and a refresh at once, business operations once the session is quiet. Only what changed is written (a
 //! capture costs two DevTools calls; a write is an fsync), plus the last use once a minute,
 //! so a service restart knows which regular sessions have expired.
 
-use super::Session;
+use super::{Session, SessionMsg};
 use crate::model::BrowserState;
 use crate::portal::{self, DriverError};
 use crate::snapshot::Snapshot;
 use chrono::{DateTime, Utc};
+use ractor::ActorRef;
 use std::time::Duration;
 
 /// What the last write held, to tell whether the next one is needed.
@@ -32,7 +33,23 @@ impl Saved {
 /// The last use is written again after this long even when nothing else changed.
 const LAST_USED_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
+/// How long a session must go without an operation before the snapshot an operation left
+/// due is captured. A capture takes the browser thread for 10-25 ms: taken right after each
+/// answer, it delayed a client's next request by that much (the benchmark's warm timeline
+/// over HTTP ran ~10 ms slower than the driver alone). Cookies an operation changes are
+/// rare, and a login or restore still writes its snapshot at once.
+const QUIET: Duration = Duration::from_secs(1);
+
 impl Session {
+    /// An operation succeeded: capture the state once the session has been quiet for
+    /// [`QUIET`] (each operation pushes that moment back).
+    pub(super) fn snapshot_soon(&mut self, myself: &ActorRef<SessionMsg>) {
+        self.snapshot_generation += 1;
+        self.snapshot_due = true;
+        let generation = self.snapshot_generation;
+        myself.send_after(QUIET, move || SessionMsg::SnapshotTick(generation));
+    }
+
     /// Capture the browser's portal state and write a snapshot if anything changed.
     pub(super) async fn save_snapshot(&mut self) {
         let Some(browser) = &self.browser else { return };
