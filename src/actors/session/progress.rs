@@ -6,9 +6,6 @@
 //! DEBUG (`telemetry::events`), the log's filter does not, so a busy service's log stays one
 //! line per request while `/events` shows the counts.
 
-// Until `Session::run` holds a watch around its browser job (the lead's edit): then remove.
-#![allow(dead_code)]
-
 use crate::portal::Progress;
 use std::time::Duration;
 use tokio::task::JoinHandle;
