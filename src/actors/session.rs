@@ -6,9 +6,15 @@
 //! the queue). It never decides its own fate: every failure is reported to the
 //! SessionManager, which restarts or drops it.
 
+// Each holds `impl Session` methods for one concern; this file keeps the actor itself.
 mod bring_up;
+mod liveness;
 mod progress;
+mod refresh;
+mod run;
+mod screenshot;
 mod snapshots;
+mod timers;
 
 use super::SessionError;
 use super::manager::ManagerMsg;
@@ -17,9 +23,9 @@ use crate::captcha::CaptchaClient;
 use crate::config::{PortalProfile, Settings};
 use crate::credentials::Credentials;
 use crate::model::{Debug, Done, Operation, Outcome};
-use crate::portal::{self, BrowserHandle, DriverError, Spares};
+use crate::portal::{BrowserHandle, Spares};
 use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::telemetry::request::{self, RequestTrace, Stage};
+use crate::telemetry::request::{self, RequestTrace};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -166,22 +172,7 @@ impl Actor for SessionActor {
                 trace,
                 sent,
                 reply,
-            } => {
-                if let Some(trace) = &trace {
-                    trace.add(Stage::Mailbox, sent.elapsed());
-                }
-                if reply.is_closed() {
-                    tracing::debug!(session_id = %state.id(), operation = op.name(), "caller gone before its turn; skipped");
-                    return Ok(());
-                }
-                let request_id = trace.as_ref().map(|t| t.id.clone());
-                let run = state.run(&myself, *op, debug, trace.as_deref());
-                let result = request::within(request_id.as_deref(), run).await;
-                if result.is_ok() && !state.failed {
-                    state.snapshot_soon(&myself);
-                }
-                let _ = reply.send(result);
-            }
+            } => state.serve(&myself, *op, debug, trace, sent, reply).await,
             SessionMsg::SnapshotTick(generation) => {
                 if generation == state.snapshot_generation && state.snapshot_due && !state.failed {
                     state.snapshot_due = false;
@@ -276,266 +267,6 @@ impl Session {
             id: self.id().to_string(),
             incarnation: self.args.incarnation,
         });
-    }
-
-    async fn refresh(&mut self, myself: &ActorRef<SessionMsg>, generation: u64) {
-        if self.failed || generation != self.generation {
-            return;
-        }
-        let Some(browser) = &self.browser else { return };
-        let call = Duration::from_secs(self.args.settings.chrome.call_timeout);
-        match browser.run("refresh", call, portal::check_logged_in).await {
-            Ok(url) => {
-                if let Some((since, _)) = self.outage.take() {
-                    tracing::info!(event = "portal_back", session_id = %self.id(), waited_s = since.elapsed().as_secs());
-                    self.args.shared.set_state(SessionState::Ready);
-                }
-                tracing::info!(event = "refresh_succeeded", session_id = %self.id());
-                crate::metrics::refresh("ok");
-                self.args.shared.refreshed(url);
-                self.save_snapshot().await;
-            }
-            Err(DriverError::Unavailable(why)) => {
-                crate::metrics::refresh("unavailable");
-                self.wait_for_portal(myself, generation, &why)
-            }
-            Err(error) => {
-                tracing::warn!(event = "refresh_failed", session_id = %self.id(), error = %error);
-                crate::metrics::refresh(if error == DriverError::LoggedOut {
-                    "logged_out"
-                } else {
-                    "failed"
-                });
-                // Logged out: the cookies are dead, only a full login helps.
-                let cookies_valid = error != DriverError::LoggedOut;
-                self.report_failure(error.into(), cookies_valid);
-            }
-        }
-    }
-
-    /// The portal is down: the Chrome and its cookies are fine, so keep them and look again
-    /// with backoff, up to `sessions.outage_patience`; only then give the session up.
-    fn wait_for_portal(&mut self, myself: &ActorRef<SessionMsg>, generation: u64, why: &str) {
-        let settings = &self.args.settings;
-        let (since, attempts) = self.outage.get_or_insert((std::time::Instant::now(), 0));
-        *attempts += 1;
-        let waited = since.elapsed();
-        if waited >= Duration::from_secs(settings.sessions.outage_patience) {
-            tracing::warn!(event = "refresh_failed", session_id = %self.id(), error = %why, waited_s = waited.as_secs());
-            self.report_failure(SessionError::PortalUnreachable(waited.as_secs()), true);
-            return;
-        }
-        let wait = super::manager::backoff(settings, *attempts);
-        tracing::warn!(event = "portal_unavailable", session_id = %self.id(), error = %why, waited_s = waited.as_secs(), retry_in_ms = wait.as_millis() as u64);
-        self.args.shared.set_state(SessionState::Waiting);
-        // Dropped if the refresh timer is re-armed (a request got through) meanwhile.
-        myself.send_after(wait, move || SessionMsg::RefreshTick(generation));
-    }
-
-    /// Between requests (the tick waits in the mailbox behind any running one): is Chrome's
-    /// process alive, and does its page still answer? A crashed renderer or a closed tab
-    /// leaves the browser process running, so only asking the page shows it.
-    async fn check_liveness(&mut self) {
-        if self.failed {
-            return;
-        }
-        let Some(browser) = &self.browser else { return };
-        if !browser.is_alive() {
-            let error = DriverError::Browser(format!("Chrome (pid {}) exited", browser.pid()));
-            tracing::warn!(event = "chrome_exited", session_id = %self.id(), pid = browser.pid());
-            self.report_failure(error.into(), true);
-            return;
-        }
-        let probe_timeout = Duration::from_secs(self.args.settings.chrome.probe_timeout.max(1));
-        match browser
-            .run("liveness check", probe_timeout, |page| page.probe())
-            .await
-        {
-            // A crashed renderer or closed tab, or a page that did not answer within
-            // `chrome.probe_timeout` (a hung or stopped browser: left alone it would stay
-            // "ready" and fail the next request minutes later).
-            Err(error) if error.needs_restart() || matches!(error, DriverError::Timeout { .. }) => {
-                tracing::warn!(event = "page_unresponsive", session_id = %self.id(), error = %error);
-                self.report_failure(DriverError::Browser(error.to_string()).into(), true);
-            }
-            Err(error) => {
-                tracing::debug!(session_id = %self.id(), error = %error, "liveness probe")
-            }
-            Ok(()) => {}
-        }
-    }
-
-    async fn screenshot(&self) -> Result<Vec<u8>, SessionError> {
-        let Some(browser) = &self.browser else {
-            return Err(SessionError::restarting(
-                "the session has no browser right now",
-            ));
-        };
-        let limit = Duration::from_secs(self.args.settings.chrome.probe_timeout.max(1));
-        browser
-            .run("screenshot", limit, |page| page.screenshot())
-            .await
-            .map_err(SessionError::from)
-    }
-
-    fn check_expiry(&mut self, myself: &ActorRef<SessionMsg>, generation: u64) {
-        let shared = &self.args.shared;
-        if self.failed || generation != self.generation || shared.keep_alive() {
-            return;
-        }
-        let timeout = self.args.settings.session_timeout();
-        let idle = (chrono::Utc::now() - shared.last_used())
-            .to_std()
-            .unwrap_or_default();
-        if idle >= timeout && !shared.busy() {
-            let _ = self.args.manager.send_message(ManagerMsg::Expired {
-                id: self.id().to_string(),
-                incarnation: self.args.incarnation,
-            });
-        } else {
-            // Used since the timer was armed: wait for the rest of the idle time.
-            let wait = timeout.saturating_sub(idle).max(Duration::from_millis(100));
-            self.expiry_timer =
-                Some(myself.send_after(wait, move || SessionMsg::ExpiryTick(generation)));
-        }
-    }
-
-    async fn run(
-        &mut self,
-        myself: &ActorRef<SessionMsg>,
-        op: Operation,
-        debug: Option<Debug>,
-        trace: Option<&RequestTrace>,
-    ) -> Result<Done<Outcome>, SessionError> {
-        let Some(browser) = &self.browser else {
-            return Err(SessionError::restarting(
-                "the session has no browser; it is being restarted, retry shortly",
-            ));
-        };
-        if self.failed {
-            return Err(SessionError::restarting(
-                "the session is being restarted, retry shortly",
-            ));
-        }
-        let timeout = Duration::from_secs(self.args.settings.sessions.operation_timeout);
-        let name = op.name();
-        let label = debug.map(|d| {
-            let label = d.label.unwrap_or_else(|| self.args.shared.username.clone());
-            match d.note {
-                Some(note) => format!("{label} | {note}"),
-                None => label,
-            }
-        });
-        self.args.shared.begin_operation(name);
-        let _watch = progress::watch(self.id().to_string(), name, browser.progress());
-        let (result, times) = browser
-            .run_timed(name, timeout, move |page| {
-                super::operations::perform(page, &op, label.as_deref())
-            })
-            .await;
-        if let Some(trace) = trace {
-            trace.add(Stage::BrowserWait, times.waited);
-            trace.add(Stage::Driver, times.ran);
-        }
-        let failure = match &result {
-            Ok(Ok(_)) => None,
-            Ok(Err((error, _))) => Some(error.to_string()),
-            Err(error) => Some(error.to_string()),
-        };
-        self.args.shared.end_operation(failure);
-        match result {
-            Ok(Ok(done)) => {
-                // Every page the operation loaded kept the portal session alive.
-                if self.outage.take().is_some() {
-                    self.args.shared.set_state(SessionState::Ready);
-                }
-                self.arm_timers(myself);
-                Ok(done)
-            }
-            Ok(Err((error, bundle))) => {
-                // Like any failure that needs no restart (below): the timers stay armed.
-                self.arm_timers(myself);
-                Err(SessionError::from(error).with_bundle(bundle))
-            }
-            Err(error) => {
-                if error.needs_restart() {
-                    tracing::warn!(event = "operation_failed", session_id = %self.id(), operation = name, error = %error);
-                    let cookies_valid = error != DriverError::LoggedOut;
-                    self.report_failure(error.clone().into(), cookies_valid);
-                } else {
-                    // The regular timers may have fired while this ran; make sure an
-                    // unused session still expires.
-                    self.arm_timers(myself);
-                }
-                Err(error.into())
-            }
-        }
-    }
-
-    /// (Re)arm the refresh and expiry timers under a new generation, and start the
-    /// liveness check once.
-    fn arm_timers(&mut self, myself: &ActorRef<SessionMsg>) {
-        self.generation += 1;
-        let generation = self.generation;
-        let settings = &self.args.settings;
-        if let Some(t) = self.refresh_timer.take() {
-            t.abort();
-        }
-        self.refresh_timer = Some(myself.send_interval(settings.refresh_interval(), move || {
-            SessionMsg::RefreshTick(generation)
-        }));
-        if let Some(t) = self.expiry_timer.take() {
-            t.abort();
-        }
-        if !self.args.shared.keep_alive() {
-            self.expiry_timer = Some(myself.send_after(settings.session_timeout(), move || {
-                SessionMsg::ExpiryTick(generation)
-            }));
-        }
-        if self.liveness_timer.is_none() {
-            self.arm_liveness(myself);
-        }
-    }
-
-    /// One liveness check `chrome.liveness_interval` from now.
-    fn arm_liveness(&mut self, myself: &ActorRef<SessionMsg>) {
-        if self.failed {
-            return;
-        }
-        let every = Duration::from_secs(self.args.settings.chrome.liveness_interval.max(1));
-        let timer = myself.send_after(every, || SessionMsg::LivenessTick);
-        if let Some(old) = self.liveness_timer.replace(timer) {
-            old.abort();
-        }
-    }
-
-    /// Check liveness as soon as Chrome's process exits (a SIGKILL, an OOM kill), not
-    /// only every `chrome.liveness_interval`.
-    fn watch_exit(&mut self, myself: &ActorRef<SessionMsg>) {
-        let Some(browser) = &self.browser else { return };
-        let (pid, me) = (browser.pid(), myself.clone());
-        let watch = tokio::spawn(async move {
-            portal::wait_exit(pid).await;
-            let _ = me.send_message(SessionMsg::LivenessTick);
-        });
-        if let Some(old) = self.exit_watch.replace(watch) {
-            old.abort();
-        }
-    }
-
-    fn stop_timers(&mut self) {
-        if let Some(watch) = self.exit_watch.take() {
-            watch.abort();
-        }
-        if let Some(timer) = self.refresh_timer.take() {
-            timer.abort();
-        }
-        for timer in [self.expiry_timer.take(), self.liveness_timer.take()]
-            .into_iter()
-            .flatten()
-        {
-            timer.abort();
-        }
     }
 
     /// Tell the manager. `cookies_valid`: the portal login itself may still be good (the
