@@ -77,7 +77,12 @@ async fn follow_events(t: &support::TestApp) -> Seen {
 /// (the login runs in the new session's actor, not in the request's task).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_events_a_request_causes_carry_its_id() {
-    let mut t = start(&[]).await;
+    // Pages of 10 rows, each 200 ms late: a full grid read reports its progress.
+    let mut t = start(&[
+        ("sandbox.page_size", "10"),
+        ("sandbox.render_delay_ms", "200"),
+    ])
+    .await;
     let seen = follow_events(&t).await;
     let r = t
         .http
@@ -101,14 +106,21 @@ async fn the_events_a_request_causes_carry_its_id() {
         let event = support::eventually(name, Duration::from_secs(10), || async { of(name) }).await;
         assert_eq!(event["request_id"], "dispatch-login-1", "{event}");
     }
-    // A session's own work (a refresh, a later request) is not that request's.
-    let (status, _) = t
-        .post(
-            "/get_containers",
-            json!({"session_id": id, "format": "json", "target_count": 3}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    // An operation's progress, reported from the session's side, carries its request's id.
+    let r = t
+        .http
+        .post(format!("{}/get_containers", t.api))
+        .header("x-request-id", "dispatch-read-2")
+        .json(&json!({"session_id": id, "format": "json"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let progress = support::eventually("operation_progress", Duration::from_secs(10), || async {
+        of("operation_progress")
+    })
+    .await;
+    assert_eq!(progress["request_id"], "dispatch-read-2", "{progress}");
     t.shutdown_clean().await;
 }
 

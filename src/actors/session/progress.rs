@@ -9,6 +9,7 @@
 use crate::portal::Progress;
 use std::time::Duration;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// At most one event per this long per operation.
 const EVERY: Duration = Duration::from_secs(1);
@@ -29,7 +30,9 @@ pub(super) fn watch(
     operation: &'static str,
     progress: Progress,
 ) -> ProgressWatch {
-    ProgressWatch(tokio::spawn(async move {
+    // In the span of the request the operation serves: its events carry the request's id.
+    let span = tracing::Span::current();
+    let task = async move {
         // What the step was when the operation began is not news; a change since is.
         let mut seen = progress.changes();
         loop {
@@ -53,7 +56,8 @@ pub(super) fn watch(
             // Changes made meanwhile are remembered by `changed` and shown at the next turn.
             tokio::time::sleep(EVERY).await;
         }
-    }))
+    };
+    ProgressWatch(tokio::spawn(task.instrument(span)))
 }
 
 #[cfg(test)]
