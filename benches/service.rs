@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 // Issue 12's rows (10-12); in a folder, as cargo takes every `benches/*.rs` for a target.
 #[path = "service/persistence.rs"]
 mod persistence;
+// Issue 13's rows (13-14): what watching the service costs.
+#[path = "service/observability.rs"]
+mod observability;
 
 /// Sandbox accounts in the generated settings: `bench01` .. `bench42`.
 const ACCOUNTS: usize = 42;
@@ -763,9 +766,16 @@ async fn main() -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let foreign_at_start = foreign_chromes(&HashSet::new());
 
-    // `cargo bench --bench service -- persistence`: only issue 12's rows.
-    if std::env::args().skip(1).any(|a| a == "persistence") {
-        persistence::rows(&root, &mut table, &mut notes).await;
+    // `cargo bench --bench service -- persistence` (issue 12's rows) or `-- observability`
+    // (issue 13's): only those.
+    let only = |name: &str| std::env::args().skip(1).any(|a| a == name);
+    if only("persistence") || only("observability") {
+        if only("persistence") {
+            persistence::rows(&root, &mut table, &mut notes).await;
+        }
+        if only("observability") {
+            observability::rows(&root, &mut table, &mut notes).await;
+        }
         print!("{}", table.markdown());
         for n in &notes {
             println!("- {n}");
@@ -1275,6 +1285,8 @@ async fn main() -> Result<()> {
     // 10-12: sessions that outlive their Chrome and the service, on processes of their own
     // (run after the service above has stopped, so its 20 Chromes are gone).
     persistence::rows(&root, &mut table, &mut notes).await;
+    // 13-14: /metrics with 50 sessions and the request log's cost, on processes of their own.
+    observability::rows(&root, &mut table, &mut notes).await;
 
     // Notes on how far each figure can be trusted.
     if foreign_at_start > 0 || foreign_during_mem > 0 {

@@ -13,7 +13,7 @@
 
 // Loaded with #[path] from service.rs, so the nested module names its file too.
 #[path = "persistence/processes.rs"]
-mod processes;
+pub mod processes;
 
 use crate::{
     Goal, Samples, Table, client, credentials, delete_session, dur, errs, keep, med_p99, note,
@@ -46,7 +46,7 @@ const POLL: Duration = Duration::from_millis(25);
 /// and shows as not measured; the bench goes on.
 pub async fn rows(root: &Path, table: &mut Table, notes: &mut Vec<String>) {
     let root = root.join("persistence");
-    let portal = match Portal::start(&root) {
+    let portal = match Portal::start(&root, ACCOUNTS) {
         Ok(p) => p,
         Err(e) => {
             notes.push(format!(

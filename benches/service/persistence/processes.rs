@@ -1,7 +1,7 @@
 //! The processes rows 10-12 run: the sandbox portal and the API, each a child process
 //! ended on drop so that no early exit leaves one (or its Chromes) behind.
 
-use super::{ACCOUNTS, PATIENCE, POLL};
+use super::{PATIENCE, POLL};
 use crate::{client, cmdline, free_port, our_tree, password, processes, signal, user};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -86,17 +86,17 @@ impl Drop for Proc {
     }
 }
 
-/// `emodal-api sandbox-portal --port P` with `bench01` .. `bench40`, instant captchas.
+/// `emodal-api sandbox-portal --port P` with `bench01` .. `bench<accounts>`, instant captchas.
 pub struct Portal {
     _proc: Proc,
     pub url: String,
 }
 
 impl Portal {
-    pub fn start(root: &Path) -> Result<Portal> {
+    pub fn start(root: &Path, accounts: usize) -> Result<Portal> {
         std::fs::create_dir_all(root)?;
         let mut toml = String::from("[sandbox]\nrender_delay_ms = 0\ncaptcha_solve_delay_ms = 0\n");
-        for n in 1..=ACCOUNTS {
+        for n in 1..=accounts {
             let _ = write!(
                 toml,
                 "\n[[sandbox.accounts]]\nusername = \"{}\"\npassword = \"{}\"\n",
@@ -148,20 +148,24 @@ impl Api {
     ) -> Result<Api> {
         let port = free_port()?;
         let data_dir = root.join(format!("{name}-data"));
-        let extra_in = |section: &str| {
-            extra
-                .iter()
-                .filter(|(s, _)| *s == section)
-                .map(|(_, l)| format!("{l}\n"))
-                .collect::<String>()
-        };
-        let toml = format!(
-            "[server]\nhost = \"127.0.0.1\"\nport = {port}\ndrain_timeout = 10\n\n\
-             [log]\nformat = \"json\"\nfilter = \"info,headless_chrome=warn,html5ever=warn\"\n\n\
-             [sessions]\nmax_sessions = 16\n{}\n\
-             [chrome]\ndata_dir = \"{}\"\nspares = {spares}\n",
-            extra_in("sessions"),
-            data_dir.display()
+        let (port_s, spares_s) = (port.to_string(), spares.to_string());
+        let data_s = format!("\"{}\"", data_dir.display());
+        let toml = settings_toml(
+            &[
+                ("server", "host", "\"127.0.0.1\""),
+                ("server", "port", &port_s),
+                ("server", "drain_timeout", "10"),
+                ("log", "format", "\"json\""),
+                (
+                    "log",
+                    "filter",
+                    "\"info,headless_chrome=warn,html5ever=warn\"",
+                ),
+                ("sessions", "max_sessions", "16"),
+                ("chrome", "data_dir", &data_s),
+                ("chrome", "spares", &spares_s),
+            ],
+            extra,
         );
         let config = root.join(format!("{name}.toml"));
         std::fs::write(&config, toml)?;
@@ -239,11 +243,18 @@ impl Api {
 
     /// The JSON log lines whose `event` is `name`.
     pub fn events(&self, name: &str) -> Vec<Value> {
+        self.log_lines()
+            .into_iter()
+            .filter(|v| v["event"] == name)
+            .collect()
+    }
+
+    /// Every JSON line of the log so far.
+    pub fn log_lines(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["event"] == name)
             .collect()
     }
 
@@ -274,6 +285,42 @@ impl Drop for Api {
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
+
+/// A settings file: `defaults` as (section, key, TOML value), with `extra` lines
+/// (`("sessions", "max_sessions = 64")`) added to their section; an extra line whose key a
+/// default has replaces that default (TOML refuses a key twice).
+fn settings_toml(defaults: &[(&str, &str, &str)], extra: &[(&str, &str)]) -> String {
+    let key = |line: &str| line.split('=').next().unwrap_or("").trim().to_string();
+    let mut sections: Vec<&str> = Vec::new();
+    for s in defaults
+        .iter()
+        .map(|d| d.0)
+        .chain(extra.iter().map(|e| e.0))
+    {
+        if !sections.contains(&s) {
+            sections.push(s);
+        }
+    }
+    let mut out = String::new();
+    for section in sections {
+        let _ = writeln!(out, "[{section}]");
+        let extra: Vec<&str> = extra
+            .iter()
+            .filter(|(s, _)| *s == section)
+            .map(|(_, l)| *l)
+            .collect();
+        for (_, k, v) in defaults.iter().filter(|d| d.0 == section) {
+            if !extra.iter().any(|l| key(l) == *k) {
+                let _ = writeln!(out, "{k} = {v}");
+            }
+        }
+        for line in extra {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push('\n');
+    }
+    out
+}
 
 pub async fn stats(http: &reqwest::Client, portal: &str) -> Result<Value> {
     Ok(http
