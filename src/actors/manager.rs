@@ -5,8 +5,13 @@
 //! actors or in a spawned task, so `/health` and `/sessions` answer in milliseconds while
 //! logins run.
 
+// Each holds `impl Registry` handlers for one concern; this file keeps the actor, its
+// messages and the registry's state.
 mod closing;
 mod failures;
+mod get_session;
+mod ready;
+mod spawn;
 mod startup;
 
 use closing::stop_and_wait;
@@ -15,11 +20,11 @@ pub(super) use failures::backoff;
 
 use super::SessionError;
 use super::admission::Admission;
-use super::session::{SessionActor, SessionArgs, SessionMsg};
-use super::shared::{SessionGrant, SessionShared, SessionState, SessionSummary};
+use super::session::SessionMsg;
+use super::shared::{SessionGrant, SessionShared, SessionSummary};
 use crate::captcha::CaptchaClient;
 use crate::config::{PortalProfile, Settings};
-use crate::credentials::{Credentials, Keyer, new_session_id};
+use crate::credentials::{Credentials, Keyer};
 use crate::portal::Spares;
 use crate::snapshot::{Snapshot, SnapshotStore};
 use crate::telemetry::request;
@@ -331,202 +336,6 @@ impl Registry {
         })
     }
 
-    async fn get_session(
-        &mut self,
-        myself: &ActorRef<ManagerMsg>,
-        scope: String,
-        credentials: Credentials,
-        keep_alive: bool,
-        request_id: Option<String>,
-        reply: GrantReply,
-    ) {
-        if self.shutting_down {
-            let _ = reply.send(Err(SessionError::ShuttingDown));
-            return;
-        }
-        let key = self
-            .keyer
-            .key(&scope, &credentials.username, &credentials.password);
-        let timeout = self.timeout();
-        if let Some(entry) = self.by_key.get(&key).and_then(|id| self.by_id.get_mut(id)) {
-            let mut changed = false;
-            if keep_alive && !entry.shared.keep_alive() {
-                entry.shared.make_persistent();
-                changed = true;
-            }
-            if entry.credentials.is_none() {
-                // Restored without a password: the client just proved it has it, so a
-                // later full login is possible again.
-                entry.credentials = Some(credentials.clone());
-                changed |= self.settings.sessions.persist_credentials;
-            }
-            if changed {
-                let (store, id) = (self.store.clone(), entry.shared.id.clone());
-                let persistent = entry.shared.keep_alive();
-                let keep = self.settings.sessions.persist_credentials;
-                tokio::spawn(async move {
-                    let _ = store
-                        .update(&id, move |s| {
-                            s.keep_alive = persistent;
-                            if keep {
-                                s.password = Some(credentials.password);
-                                s.captcha_key = Some(credentials.captcha_key);
-                            }
-                        })
-                        .await;
-                });
-            }
-            entry.shared.touch();
-            if entry.shared.state() == SessionState::Ready {
-                let _ = reply.send(Ok(entry.shared.grant(false, timeout)));
-            } else {
-                entry.grant_waiters.push((reply, false));
-            }
-            return;
-        }
-        if let Err(e) = self.admission.admit(&key) {
-            let _ = reply.send(Err(e));
-            return;
-        }
-        if let Some(quota) = self.admission.quota(&scope) {
-            let held = self.by_id.values().filter(|e| e.scope == scope).count();
-            if held >= quota && !self.evict_one(&scope) {
-                let _ = reply.send(Err(SessionError::OverQuota(quota)));
-                return;
-            }
-        }
-        if self.by_id.len() >= self.settings.sessions.max_sessions && !self.evict_one(&scope) {
-            let _ = reply.send(Err(SessionError::AtCapacity(
-                self.settings.sessions.max_sessions,
-            )));
-            return;
-        }
-        // Only a login that is really started counts towards the limit: one refused above
-        // (rate or capacity) never reached the portal.
-        self.admission.record(&key);
-        let id = new_session_id();
-        let shared = Arc::new(SessionShared::new(
-            id.clone(),
-            credentials.username.clone(),
-            keep_alive,
-        ));
-        let entry = Entry {
-            shared,
-            scope,
-            key: key.clone(),
-            credentials: Some(credentials),
-            actor: None,
-            incarnation: 0,
-            grant_waiters: vec![(reply, true)],
-            lease_waiters: Vec::new(),
-            restarts: VecDeque::new(),
-            ever_ready: false,
-            outage: None,
-            restore_next: false,
-            startup_restore: false,
-            request_id,
-        };
-        self.by_key.insert(key, id.clone());
-        super::directory::register(&id, &entry.scope);
-        self.by_id.insert(id.clone(), entry);
-        self.spawn_session(myself, &id).await;
-    }
-
-    /// Start the actor for `id`'s current incarnation.
-    async fn spawn_session(&mut self, myself: &ActorRef<ManagerMsg>, id: &str) {
-        let Some(entry) = self.by_id.get_mut(id) else {
-            return;
-        };
-        let restore = if entry.restore_next {
-            self.store.latest(id)
-        } else {
-            None
-        };
-        let args = SessionArgs {
-            shared: entry.shared.clone(),
-            credentials: entry.credentials.clone(),
-            scope: entry.scope.clone(),
-            credential_key: entry.key.clone(),
-            settings: self.settings.clone(),
-            profile: self.profile.clone(),
-            captcha: self.captcha.clone(),
-            manager: myself.clone(),
-            incarnation: entry.incarnation,
-            spares: self.spares.clone(),
-            store: self.store.clone(),
-            restore,
-            request_id: entry.request_id.take(),
-        };
-        // pre_start is trivial, so this returns at once; Chrome starts inside the actor.
-        match Actor::spawn_linked(None, SessionActor, args, myself.get_cell()).await {
-            Ok((actor, _)) => entry.actor = Some(actor),
-            Err(e) => {
-                let error = SessionError::Internal(format!("cannot start session actor: {e}"));
-                self.drop_session(id, "spawn_failed", &error);
-            }
-        }
-    }
-
-    /// Make room by closing the least recently used regular session that is idle.
-    /// Close the least recently used idle regular session of `scope` (never another token's:
-    /// one token must not push out another's sessions).
-    fn evict_one(&mut self, scope: &str) -> bool {
-        let victim = self
-            .by_id
-            .values()
-            .filter(|e| {
-                e.scope == scope
-                    && !e.shared.keep_alive()
-                    && !e.shared.busy()
-                    && e.shared.state() == SessionState::Ready
-            })
-            .min_by_key(|e| e.shared.last_used())
-            .map(|e| e.shared.id.clone());
-        match victim {
-            Some(id) => {
-                tracing::info!(event = "session_closed", session_id = %id, reason = "evicted to make room");
-                crate::metrics::evicted();
-                self.remove(&id, None);
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn acquire(
-        &mut self,
-        scope: &str,
-        id: &str,
-        reply: RpcReplyPort<Result<SessionLease, SessionError>>,
-    ) {
-        let Some(entry) = self.by_id.get_mut(id).filter(|e| e.scope == scope) else {
-            let _ = reply.send(Err(SessionError::NotFound));
-            return;
-        };
-        match (&entry.actor, entry.shared.state()) {
-            // A session waiting for the portal takes requests: they answer 503 at once
-            // rather than queue for as long as the outage lasts.
-            (Some(actor), SessionState::Ready | SessionState::Waiting) => {
-                let lease = SessionLease {
-                    actor: actor.clone(),
-                    shared: entry.shared.clone(),
-                };
-                let _ = reply.send(Ok(lease));
-            }
-            // Between logins while the portal is down: say so now, not when it is back.
-            (None, SessionState::Waiting) => {
-                let _ = reply.send(Err(SessionError::Operation {
-                    fault: super::Fault::Unavailable,
-                    message:
-                        "the portal is unavailable; the session is waiting for it to come back"
-                            .into(),
-                    bundle: None,
-                }));
-            }
-            _ => entry.lease_waiters.push(reply),
-        }
-    }
-
     fn list(&self, scope: &str) -> Vec<SessionSummary> {
         let mut rows: Vec<SessionSummary> = self
             .by_id
@@ -536,44 +345,5 @@ impl Registry {
             .collect();
         rows.sort_by_key(|r| r.created_at);
         rows
-    }
-
-    fn close_by_client(&mut self, scope: &str, id: &str, reply: RpcReplyPort<bool>) {
-        if self.by_id.get(id).is_none_or(|e| e.scope != scope) {
-            let _ = reply.send(false);
-            return;
-        }
-        tracing::info!(event = "session_closed", session_id = %id, reason = "closed by client");
-        self.remove(id, Some(reply));
-    }
-
-    fn logged_in(&mut self, id: &str, incarnation: u64) {
-        let timeout = self.timeout();
-        let Some(entry) = self
-            .by_id
-            .get_mut(id)
-            .filter(|e| e.incarnation == incarnation)
-        else {
-            return;
-        };
-        entry.ever_ready = true;
-        entry.outage = None;
-        entry.shared.set_state(SessionState::Ready);
-        let restored_at_start = std::mem::take(&mut entry.startup_restore);
-        for (reply, is_new) in entry.grant_waiters.drain(..) {
-            let _ = reply.send(Ok(entry.shared.grant(is_new, timeout)));
-        }
-        if let Some(actor) = &entry.actor {
-            let lease = SessionLease {
-                actor: actor.clone(),
-                shared: entry.shared.clone(),
-            };
-            for reply in entry.lease_waiters.drain(..) {
-                let _ = reply.send(Ok(lease.clone()));
-            }
-        }
-        if restored_at_start {
-            self.restore_slot_freed();
-        }
     }
 }

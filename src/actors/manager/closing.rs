@@ -9,6 +9,15 @@ use ractor::{ActorRef, RpcReplyPort};
 use std::time::Duration;
 
 impl Registry {
+    pub(super) fn close_by_client(&mut self, scope: &str, id: &str, reply: RpcReplyPort<bool>) {
+        if self.by_id.get(id).is_none_or(|e| e.scope != scope) {
+            let _ = reply.send(false);
+            return;
+        }
+        tracing::info!(event = "session_closed", session_id = %id, reason = "closed by client");
+        self.remove(id, Some(reply));
+    }
+
     pub(super) fn expired(&mut self, id: &str, incarnation: u64) {
         let Some(entry) = self.by_id.get(id).filter(|e| e.incarnation == incarnation) else {
             return;
