@@ -18,7 +18,7 @@ service=""
 busy=""
 
 cleanup() {
-    [ -n "$busy" ] && kill "$busy" 2>/dev/null || true
+    for pid in $busy; do kill "$pid" 2>/dev/null || true; done
     if [ -n "$service" ]; then
         # SIGTERM: the service drains and closes its Chromes itself.
         kill -TERM "$service" 2>/dev/null || true
@@ -61,11 +61,21 @@ demo="$(session demo demo-password)"
 session demo2 demo2-password >/dev/null
 echo "two sessions logged in (demo: $demo)"
 
-# Keep one session busy while the page loads, so its row shows an operation.
-curl -s -X POST "$api/get_containers" -H 'Content-Type: application/json' \
-    -d "{\"session_id\":\"$demo\",\"infinite_scrolling\":true,\"format\":\"json\"}" \
-    -o /dev/null &
-busy=$!
+# Keep one session busy while the page loads, so its row shows an operation and its
+# progress: a slow grid (1.5 s a page) read up to 110 of its 120 rows takes about 7 s.
+curl -sf -X POST "http://127.0.0.1:$portal_port/__sandbox/config" \
+    -H 'Content-Type: application/json' -d '{"render_delay_ms": 1500}' >/dev/null
+read_grid() {
+    curl -s -X POST "$api/get_containers" -H 'Content-Type: application/json' \
+        -d "{\"session_id\":\"$demo\",\"target_count\":110,\"format\":\"json\"}" \
+        -o /dev/null &
+    busy="$busy $!"
+    # Until the row says so: the first progress comes after the first page.
+    for _ in $(seq 1 50); do
+        curl -sf "$api/sessions/$demo" | grep -q '"progress":{' && return
+        sleep 0.2
+    done
+}
 
 # The closed-network flags the service gives its own Chromes, and a fresh profile.
 shoot() { # <file> <width,height>
@@ -78,6 +88,8 @@ shoot() { # <file> <width,height>
         || { cat "$work/chromium.log" >&2; exit 1; }
     echo "wrote $1"
 }
+read_grid
 shoot "$out" 1366,900
 # And as a phone shows it (the table becomes one card per session).
+read_grid
 shoot "${out%.png}-phone.png" 390,1400

@@ -32,11 +32,20 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+const SCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// What follows each `prefix` in `text`, up to the next quote: `<script src="x">` and
+/// `import { a } from './x.js';` both name a file that way.
+fn attribute_values<'a>(text: &'a str, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    text.split(prefix)
+        .skip(1)
+        .filter_map(|rest| rest.split(['"', '\'']).next())
+}
+
 fn row(id: &str) -> String {
     format!("document.querySelector('#sessions tbody tr[data-session-id=\"{id}\"]')")
 }
 
-/// Record every state change and removal of a row, with the page's clock.
 /// Record every state change and removal of a row, with the page's clock. A batch of
 /// records is read after the fact: each attribute record's new value is the next record's
 /// old value for the same row, or the row's value now.
@@ -115,20 +124,46 @@ async fn the_page_lists_sessions_and_follows_a_kill_and_a_close_live() {
         html.matches("<script src=").count(),
         "no inline script"
     );
-    for (path, kind) in [
-        ("/dashboard/dashboard.js", "text/javascript; charset=utf-8"),
-        ("/dashboard/dashboard.css", "text/css; charset=utf-8"),
-    ] {
+    // Every file the page loads: its stylesheet, its scripts and what they import. A
+    // module served with another content type does not run at all.
+    let mut files: Vec<(String, &str)> = vec![("dashboard.css".into(), "text/css; charset=utf-8")];
+    files.extend(
+        attribute_values(&html, "<script src=\"")
+            .map(|src| (src.trim_start_matches("dashboard/").to_string(), SCRIPT)),
+    );
+    let mut i = 0;
+    while i < files.len() {
+        let (name, kind) = files[i].clone();
+        i += 1;
+        let path = format!("/dashboard/{name}");
         let r = t.http.get(format!("{}{path}", t.api)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(header(&r, "content-type"), kind, "{path}");
+        assert!(
+            header(&r, "content-security-policy").contains("script-src 'self'"),
+            "{path}"
+        );
         let text = r.text().await.unwrap();
         assert!(!text.contains("innerHTML"), "{path}: values go in as text");
         assert!(
             !text.contains("http://") && !text.contains("https://"),
             "{path}: no CDN"
         );
+        for import in attribute_values(&text, " from './") {
+            if !files.iter().any(|(known, _)| *known == import) {
+                files.push((import.to_string(), SCRIPT));
+            }
+        }
     }
+    let scripts = files.iter().filter(|(_, kind)| *kind == SCRIPT).count();
+    assert!(scripts >= 5, "the scripts, one concern each: {files:?}");
+    let r = t
+        .http
+        .get(format!("{}/dashboard/nope.js", t.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "only the page's own files are served");
 
     let demo = t.demo_session().await;
     let demo2 = second_session(&t).await;
@@ -167,6 +202,26 @@ async fn the_page_lists_sessions_and_follows_a_kill_and_a_close_live() {
         text(&format!("{}.querySelector('.badge.state')", row(&demo))),
         json!("ready")
     );
+    // What its login's captcha cost, as the listing says, and the sum over the sessions at
+    // the top.
+    let listed = t.session(&demo).await.unwrap();
+    let tasks = listed["captcha_tasks"]
+        .as_u64()
+        .expect("captcha_tasks listed");
+    let spend = listed["captcha_spend_usd"].as_f64().unwrap();
+    assert!(tasks >= 1 && spend > 0.0, "{listed}");
+    let captcha = format!("{}.querySelector('td.captcha')", row(&demo));
+    assert_eq!(text(&captcha), json!(format!("${spend:.3}")));
+    let title = sync(|| d.eval(&format!("{captcha}.title"))).unwrap();
+    assert!(
+        title
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{tasks} captcha task")),
+        "{title}"
+    );
+    let now = text("document.getElementById('t-spend-now')");
+    assert!(now.as_str().unwrap().contains("on the 2 listed"), "{now}");
 
     // Chrome killed: the row says restarting within 2 s, and comes back ready with one
     // restart counted.
@@ -321,5 +376,179 @@ async fn with_tokens_the_page_asks_for_one_and_then_lists_its_sessions() {
     );
 
     drop(d);
+    t.shutdown_clean().await;
+}
+
+/// Record each distinct progress a row's Operation cell shows (`done/total`), whether a bar
+/// was drawn with it, and the cell's text.
+const OBSERVE_PROGRESS: &str = r#"(() => {
+  window.__progress = [];
+  new MutationObserver((records) => {
+    for (const m of records) {
+      const cell = m.target;
+      const value = cell.dataset.progress;
+      const last = window.__progress[window.__progress.length - 1];
+      if (!value || (last && last.value === value)) continue;
+      const bar = cell.querySelector('progress');
+      window.__progress.push({
+        id: cell.closest('tr').dataset.sessionId, value, text: cell.innerText,
+        bar: bar ? { value: bar.value, max: bar.max } : null,
+      });
+    }
+  }).observe(document.querySelector('#sessions tbody'), {
+    subtree: true, attributes: true, attributeFilter: ['data-progress'],
+  });
+  return true;
+})()"#;
+
+/// Only the live feed may tell the page about progress: `/sessions/{id}` answers 404 from
+/// here on (the page then keeps what it has), and the calls it still tries are counted.
+const BLOCK_DETAIL: &str = r#"(() => {
+  window.__detailAsked = 0;
+  const real = window.fetch;
+  window.fetch = (input, init) => {
+    const path = new URL(String(input), location.href).pathname;
+    if (/^\/sessions\/[^/]+$/.test(path)) {
+      window.__detailAsked += 1;
+      return Promise.resolve(new Response('{"success":false}', { status: 404 }));
+    }
+    return real(input, init);
+  };
+  return true;
+})()"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_sessions_row_shows_its_progress_live_from_the_feed() {
+    let t = support::start(&[]).await;
+    let id = t.demo_session().await;
+    let d = sync(Driver::launch).unwrap();
+    let url = format!("{}/dashboard", t.api);
+    sync(|| -> anyhow::Result<()> {
+        d.goto(&url)?;
+        d.wait_js("the session listed", &row(&id))?;
+        d.wait_js(
+            "the live feed connected",
+            "document.getElementById('link').dataset.live === 'yes'",
+        )?;
+        d.eval(BLOCK_DETAIL)?;
+        d.eval(OBSERVE_PROGRESS)?;
+        Ok(())
+    })
+    .unwrap();
+
+    // A slow grid: 120 rows, 25 a page, 1.5 s a page; reading 110 of them takes about
+    // 7 s and sends several progress events (at most one a second), each with the total.
+    t.sandbox_post("/__sandbox/config", json!({"render_delay_ms": 1500}))
+        .await;
+    let api = t.api.clone();
+    let read_id = id.clone();
+    let read = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{api}/get_containers"))
+            .json(&json!({"session_id": read_id, "target_count": 110, "format": "json"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+
+    // Two different counts, the second further along: the row moved with the feed.
+    let seen = sync(|| {
+        d.wait_for("two progress counts in the row", 30, || {
+            let seen = d.eval("window.__progress")?;
+            let done: Vec<i64> = seen
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["id"] == id.as_str())
+                .filter_map(|p| p["value"].as_str()?.split('/').next()?.parse().ok())
+                .collect();
+            Ok((done.len() >= 2 && done.windows(2).any(|w| w[1] > w[0])).then_some(seen))
+        })
+        .map_err(|e| {
+            let feed = d
+                .eval("document.getElementById('feed').innerText")
+                .unwrap_or_default();
+            e.context(format!(
+                "this needs operation_progress events on /events (helper A)\nfeed: {feed}"
+            ))
+        })
+    })
+    .unwrap();
+    println!("progress shown: {seen}");
+    for p in seen.as_array().unwrap() {
+        // A known total: a bar at done of total, and the count beside it.
+        let (done, total) = p["value"].as_str().unwrap().split_once('/').unwrap();
+        assert_eq!(total, "110", "{p}");
+        assert_eq!(p["bar"]["max"].as_f64(), Some(110.0), "{p}");
+        assert_eq!(p["bar"]["value"].as_f64(), done.parse::<f64>().ok(), "{p}");
+        // The counts in words too, from the step or the bar's label.
+        let text = p["text"].as_str().unwrap();
+        assert!(text.contains(done) && text.contains("110"), "{p}");
+    }
+    // On a phone (390 px), the busy row is a card and nothing makes the page scroll
+    // sideways: not the table, the tiles, the feed, nor the progress bar.
+    sync(|| -> anyhow::Result<()> {
+        use headless_chrome::protocol::cdp::Emulation::SetDeviceMetricsOverride;
+        d.tab.call_method(SetDeviceMetricsOverride {
+            width: 390,
+            height: 844,
+            device_scale_factor: 2.0,
+            mobile: true,
+            scale: None,
+            screen_width: None,
+            screen_height: None,
+            position_x: None,
+            position_y: None,
+            dont_set_visible_size: None,
+            screen_orientation: None,
+            viewport: None,
+            display_feature: None,
+            device_posture: None,
+        })?;
+        d.wait_js(
+            "the table as cards",
+            "getComputedStyle(document.querySelector('#sessions thead')).display === 'none'",
+        )?;
+        let wide = d.eval(
+            // A phone widens its layout viewport to fit content wider than the screen.
+            "[innerWidth, document.documentElement.scrollWidth, \
+              ...[...document.querySelectorAll('#main *')] \
+                .filter(e => e.getBoundingClientRect().right > innerWidth + 1) \
+                .map(e => e.tagName + '.' + e.className)]",
+        )?;
+        anyhow::ensure!(
+            wide[0] == 390 && wide[1] == 390 && wide.as_array().unwrap().len() == 2,
+            "the page is wider than the phone: {wide}"
+        );
+        Ok(())
+    })
+    .unwrap();
+
+    let asked = sync(|| d.eval("window.__detailAsked")).unwrap();
+    println!("detail calls refused meanwhile: {asked}");
+    assert_eq!(read.await.unwrap(), 200);
+
+    // Progress stays in the row: the feed does not get a line per step.
+    let feed = sync(|| d.eval("document.getElementById('feed').innerText")).unwrap();
+    assert!(
+        !feed.as_str().unwrap().contains("operation_progress"),
+        "{feed}"
+    );
+    // Done: the listing says idle and the cell lets go of the last count.
+    sync(|| {
+        d.wait_js(
+            "the row idle again",
+            &format!(
+                "{}.querySelector('td.op').dataset.progress === ''",
+                row(&id)
+            ),
+        )
+    })
+    .unwrap();
+
+    drop(d);
+    let mut t = t;
     t.shutdown_clean().await;
 }
