@@ -5,12 +5,15 @@
 # cold with a realistic captcha delay; and issue 12's rows: a killed Chrome back to serving
 # from its snapshot, a service restart with 10 persistent sessions, cold get_session with and
 # without a spare Chrome (these run the sandbox portal and `serve --sandbox-url` as separate
-# processes; `scripts/bench.sh persistence` runs only them, in about 2 minutes). Prints a
+# processes; `scripts/bench.sh persistence` runs only them, in about 2 minutes); and issue
+# 13's: `/metrics` scrape time with 50 live sessions, and what the request log and request
+# metrics cost on warm get_session (`log.requests` on vs off); `scripts/bench.sh
+# observability` runs only those, in about 5 minutes. Prints a
 # Markdown table with each target and whether this run met it. Not a test: nothing fails on a
 # missed target.
 #
 # The API runs as a child process (the release binary, `emodal-api --config <generated> sandbox`)
-# so that its RSS and its Chrome process tree can be measured. Takes about 12 minutes.
+# so that its RSS and its Chrome process tree can be measured. Takes about 17 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-chromium.sh
