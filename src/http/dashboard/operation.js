@@ -49,7 +49,9 @@ export function renderOperation(row) {
     box.appendChild(el('div', null, row.data.busy ? 'working' : '–'));
   }
   cell.dataset.progress = op && op.progress ? op.progress.done + '/' + (op.progress.total ?? '') : '';
-  if (num(detail.queue_length) > 0) box.appendChild(el('div', 'step', detail.queue_length + ' in flight'));
+  // The queue counts the running request too: say how many wait behind it.
+  const waiting = (num(detail.queue_length) || 0) - (row.data.busy ? 1 : 0);
+  if (waiting > 0) box.appendChild(el('div', 'step', waiting + ' waiting'));
   if (detail.last_error && detail.last_error.message) {
     const e = el('div', 'err', 'last error ' + ago(detail.last_error.at) + ': ' + detail.last_error.message);
     e.title = detail.last_error.message;
