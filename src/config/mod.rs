@@ -95,6 +95,9 @@ pub struct SessionSettings {
     pub persist_credentials: bool,
     /// Sessions restored from snapshots at start, at most this many at a time.
     pub restore_concurrency: usize,
+    /// Seconds unused after which a session closes its Chrome and keeps its portal login
+    /// alive over plain HTTP until the next request wakes it; 0 = never.
+    pub hibernate_after: u64,
     pub secret: Secret,
 }
 
