@@ -2,8 +2,9 @@
 //!
 //! The code records through the `metrics` facade (counters and histograms at the point where
 //! something happens); `metrics-exporter-prometheus` renders them for `GET /metrics`. Gauges
-//! that describe the present (sessions by state, queue depth, memory) are computed when
-//! scraped, from the manager's census and `/proc`, so they are never stale.
+//! that describe the present (sessions by state, queue depth) are computed when scraped,
+//! from the manager's census, so they are never stale; Chrome memory is the sum, over the
+//! census's browsers, of numbers a sampler thread keeps (see `memory`), as reading it is dear.
 //!
 //! Cardinality is bounded on purpose: labels are endpoint templates, statuses, reasons and
 //! results from small fixed sets; never a session id, username or container id.
@@ -71,6 +72,20 @@ pub fn handle() -> &'static PrometheusHandle {
             .expect("bucket lists are not empty");
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
+        // Histograms keep every recorded value until upkeep (or a render) folds them into
+        // buckets: without it, a service nobody scrapes grows by every request's samples.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start the metrics upkeep thread");
+        }
         // Another recorder already installed (a library user's): ours still renders what
         // this crate records through its own handle only if it is the global one, so say so.
         if ::metrics::set_global_recorder(recorder).is_err() {
