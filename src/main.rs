@@ -63,7 +63,7 @@ fn main() -> anyhow::Result<()> {
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut settings = emodal_api::config::Settings::load(cli.config.as_deref())?;
-    emodal_api::telemetry::init(&settings.log);
+    let _log = emodal_api::telemetry::init(&settings.log);
     raise_open_files_limit();
     // A wrong chrome.path would otherwise show only at the first login, as a 502.
     if !matches!(cli.command, Command::SandboxPortal { .. }) {

@@ -27,7 +27,6 @@ use crate::config::{PortalProfile, Settings};
 use crate::credentials::{Credentials, Keyer};
 use crate::portal::Spares;
 use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::telemetry::request;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -228,15 +227,8 @@ impl Actor for SessionManager {
                 request_id,
                 reply,
             } => {
-                let ask = reg.get_session(
-                    &myself,
-                    scope,
-                    credentials,
-                    keep_alive,
-                    request_id.clone(),
-                    reply,
-                );
-                request::within(request_id.as_deref(), ask).await
+                reg.get_session(&myself, scope, credentials, keep_alive, request_id, reply)
+                    .await
             }
             ManagerMsg::Acquire { scope, id, reply } => reg.acquire(&scope, &id, reply),
             ManagerMsg::List { scope, reply } => {

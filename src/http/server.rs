@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tracing::Instrument;
 
 /// Serve the API on `listener` until `shutdown` resolves; then stop accepting and wait for
 /// the open connections to finish the requests they are in.
@@ -91,15 +90,14 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-/// Run one request's future with its trace and inside its span (see `telemetry::request`),
-/// unless `log.requests` is off.
+/// Run one request's future with its trace (see `telemetry::request`), unless
+/// `log.requests` is off.
 async fn traced<F: Future>(on: bool, sent_id: Option<String>, answer: F) -> F::Output {
     if !on {
         return answer.await;
     }
     let trace = RequestTrace::new(sent_id.as_deref());
-    let span = request::span(&trace.id);
-    request::scope(trace, answer).instrument(span).await
+    request::scope(trace, answer).await
 }
 
 /// One connection counted against its address, given back on drop.

@@ -17,8 +17,26 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+/// Keeps the log writer's thread; dropping it writes out what is still queued. Hold it until
+/// the process ends.
+#[must_use = "dropping the guard stops the log writer"]
+pub struct LogGuard(#[allow(dead_code)] Option<tracing_appender::non_blocking::WorkerGuard>);
+
 /// Install the global subscriber. `RUST_LOG`, when set, wins over `log.filter`.
-pub fn init(settings: &LogSettings) {
+///
+/// Lines are written to stderr by a thread of their own: a request formats its line but
+/// never waits for the write (a slow pipe to a log shipper or a full disk must not slow the
+/// API). Nothing is dropped: when the writer falls 128k lines behind, callers wait.
+pub fn init(settings: &LogSettings) -> LogGuard {
+    // A second init (tests start several servers in one process) changes nothing.
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return LogGuard(None);
+    }
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(settings.filter.clone()))
         // headless_chrome logs every DevTools message at debug level, and the login form's
@@ -35,11 +53,11 @@ pub fn init(settings: &LogSettings) {
     let log = tracing_subscriber::fmt::layer()
         .with_target(true)
         .with_ansi(colour)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     // Each layer has its own filter: a quiet log (`log.filter = "warn"`) must not starve the
     // live event feed, and the feed's filter must not make the log louder.
     let registry = tracing_subscriber::registry().with(events::layer());
-    // A second init (tests start several servers in one process) is harmless: ignore it.
+    // Another subscriber already installed (a library user's): keep it.
     let _ = if settings.format == "json" {
         registry
             .with(log.json().flatten_event(true).with_filter(filter))
@@ -61,6 +79,7 @@ pub fn init(settings: &LogSettings) {
             .with(log.fmt_fields(fields).with_filter(filter))
             .try_init()
     };
+    LogGuard(Some(guard))
 }
 
 /// Control characters spelled out (`\n`, `\u{1b}`), everything else as it is.

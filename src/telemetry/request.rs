@@ -1,12 +1,15 @@
 //! One HTTP request's trace: its id, the session it used, and where its time went.
 //!
 //! The server loop creates a [`RequestTrace`] per request and runs the request's future with
-//! it as a task-local ([`scope`]), inside a `request` span carrying the id. Code on the
-//! request's own task finds it with [`current`]; the session handle hands it to the session
-//! actor with the operation, so the actor can add what happened on its side (mailbox wait,
-//! browser-thread wait, driver time) and run the operation inside a `request` span of its
-//! own: every event the request causes, on whichever task, then carries the request id (the
-//! log prints span fields; the `/events` feed copies a span's `request_id`).
+//! it as a task-local ([`scope`]). Code on the request's own task finds it with [`current`];
+//! the session handle hands it to the session actor with the operation (and its id to the
+//! manager with a `get_session`), so the actor can add what happened on its side (mailbox
+//! wait, browser-thread wait, driver time) and run the operation, or a new session's login,
+//! inside a `request` span: the events it emits there carry the request id (the log prints
+//! span fields; the `/events` feed copies a span's `request_id`). The request's own task has
+//! no span: the few events it emits name the id themselves, and a span per request (its
+//! fields formatted by the log layer whether or not anything is logged in it) cost more than
+//! the request log line itself on a warm `get_session`.
 //!
 //! Stages are summed, not nested: a read retried on a restarted session counts both runs.
 //! Whatever falls between the recorded stages (a reply crossing back from the actor, task

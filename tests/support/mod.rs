@@ -60,7 +60,8 @@ pub async fn start(overrides: &[(&str, &str)]) -> TestApp {
     }
     all.extend_from_slice(overrides);
     let mut settings = Settings::from_overrides(&all).expect("settings");
-    emodal_api::telemetry::init(&settings.log);
+    // The log writer lives as long as the test process (a server per test, one writer).
+    std::mem::forget(emodal_api::telemetry::init(&settings.log));
     let sandbox = SandboxServer::start(&settings.sandbox)
         .await
         .expect("sandbox starts");

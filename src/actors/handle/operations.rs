@@ -144,7 +144,8 @@ impl Sessions {
                 .await
             {
                 Err(e) if e.is_restarting() && op.is_read() && !retried => {
-                    tracing::info!(event = "request_retried", session_id = %id, operation = op.name(), reason = %e);
+                    let request_id = request::current().map(|t| t.id.clone());
+                    tracing::info!(event = "request_retried", session_id = %id, operation = op.name(), reason = %e, request_id);
                     retried = true;
                 }
                 other => return other,
