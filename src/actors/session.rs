@@ -8,6 +8,7 @@
 
 // Each holds `impl Session` methods for one concern; this file keeps the actor itself.
 mod bring_up;
+mod hibernate;
 mod liveness;
 mod progress;
 mod refresh;
@@ -58,6 +59,8 @@ pub enum SessionMsg {
         sent: Instant,
         reply: RpcReplyPort<Result<Done<Outcome>, SessionError>>,
     },
+    /// Hibernation timer (`sessions.hibernate_after`); stale generations are ignored.
+    HibernateTick(u64),
     /// Write the snapshot a success left due, unless the session has been used since
     /// (stale generation): the next quiet moment will.
     SnapshotTick(u64),
@@ -94,6 +97,11 @@ pub struct Session {
     refresh_timer: Option<JoinHandle<()>>,
     expiry_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<SessionMsg>>>>,
     liveness_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<SessionMsg>>>>,
+    hibernate_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<SessionMsg>>>>,
+    /// Hibernating: no Chrome, what keeps its login instead.
+    hibernation: Option<hibernate::Hibernation>,
+    /// The current Chrome was a spare (for the wake's log line).
+    browser_from_spare: bool,
     /// Wakes the liveness check the moment Chrome's process exits.
     exit_watch: Option<JoinHandle<()>>,
     /// A failure was reported; the manager will stop this actor. Ignore further ticks.
@@ -126,6 +134,9 @@ impl Actor for SessionActor {
             refresh_timer: None,
             expiry_timer: None,
             liveness_timer: None,
+            hibernate_timer: None,
+            hibernation: None,
+            browser_from_spare: false,
             exit_watch: None,
             failed: false,
             outage: None,
@@ -161,6 +172,9 @@ impl Actor for SessionActor {
                 state.arm_liveness(&myself);
             }
             SessionMsg::ExpiryTick(generation) => state.check_expiry(&myself, generation),
+            SessionMsg::HibernateTick(generation) => {
+                state.check_hibernation(&myself, generation).await
+            }
             SessionMsg::Screenshot { reply } => {
                 if !reply.is_closed() {
                     let _ = reply.send(state.screenshot().await);

@@ -19,7 +19,18 @@ pub enum SessionState {
     /// Coming back from its snapshot (after a Chrome crash or a service restart); requests
     /// wait for it as for a restart.
     Restoring,
+    /// Unused for `sessions.hibernate_after`: no Chrome, its portal login kept alive over
+    /// plain HTTP with its cookies; the next request wakes it (a Chrome gets the cookies).
+    Hibernating,
     Closing,
+}
+
+impl SessionState {
+    /// Logged in and between requests or serving them (not logging in or restoring): an
+    /// actor in this state is stopped gracefully, never killed.
+    pub fn settled(self) -> bool {
+        matches!(self, SessionState::Ready | SessionState::Hibernating)
+    }
 }
 
 pub struct SessionShared {
@@ -347,6 +358,7 @@ impl SessionShared {
             SessionState::Restarting => "restarting",
             SessionState::Waiting => "waiting",
             SessionState::Restoring => "restoring",
+            SessionState::Hibernating => "hibernating",
             SessionState::Closing => "closing",
         }
     }

@@ -15,6 +15,7 @@
 //! | `my_appointments` | My Appointments: loading route, window scroll, select all, read |
 //! | `options` | matching a requested value against a dropdown's options |
 //! | `persist` | a login's cookies and web storage: read from one Chrome, installed in another |
+//! | `keepalive` | a hibernating session's keep-alive over plain HTTP with its cookies |
 //! | `spares` | Chromes launched ahead of need, taken by new sessions and restarts |
 //! | `shots` | debug screenshots with their label |
 //! | `wizard` | the appointment wizard's steps |
@@ -27,6 +28,7 @@ mod bundle;
 mod cdp;
 mod containers;
 mod error;
+mod keepalive;
 mod login;
 mod my_appointments;
 mod options;
@@ -48,6 +50,7 @@ pub use containers::{
     ContainerDetail, DETAIL_KEYS, GRID_KEYS, Grid, Milestone, Target, container_detail, read_grid,
 };
 pub use error::DriverError;
+pub use keepalive::keep_alive;
 pub use login::{LOGIN_KEYS, LoginForm, check_logged_in, open_login, submit_login};
 pub use my_appointments::LIST_KEYS;
 pub use page::{Page, Progress, ProgressNow, Shot};

@@ -35,7 +35,7 @@ impl Registry {
         let Some(entry) = self.by_id.get_mut(id) else {
             return;
         };
-        let logging_in = entry.shared.state() != SessionState::Ready;
+        let logging_in = !entry.shared.state().settled();
         entry.shared.set_state(SessionState::Closing);
         let waiters: Vec<_> = entry.grant_waiters.drain(..).map(|(r, _)| r).collect();
         let leases: Vec<_> = entry.lease_waiters.drain(..).collect();
@@ -78,7 +78,7 @@ impl Registry {
         for id in ids {
             if let Some(entry) = self.by_id.get_mut(&id) {
                 tracing::info!(event = "session_closed", session_id = %id, reason = "shutdown");
-                let starting = entry.shared.state() != SessionState::Ready;
+                let starting = !entry.shared.state().settled();
                 for (r, _) in entry.grant_waiters.drain(..) {
                     let _ = r.send(Err(SessionError::ShuttingDown));
                 }

@@ -58,7 +58,11 @@ impl Registry {
                 });
             }
             entry.shared.touch();
-            if entry.shared.state() == SessionState::Ready {
+            // A hibernating session is live: its id is good, and its next request wakes it.
+            if matches!(
+                entry.shared.state(),
+                SessionState::Ready | SessionState::Hibernating
+            ) {
                 let _ = reply.send(Ok(entry.shared.grant(false, timeout)));
             } else {
                 entry.grant_waiters.push((reply, false));
@@ -123,7 +127,10 @@ impl Registry {
                 e.scope == scope
                     && !e.shared.keep_alive()
                     && !e.shared.busy()
-                    && e.shared.state() == SessionState::Ready
+                    && matches!(
+                        e.shared.state(),
+                        SessionState::Ready | SessionState::Hibernating
+                    )
             })
             .min_by_key(|e| e.shared.last_used())
             .map(|e| e.shared.id.clone());

@@ -20,8 +20,12 @@ impl Registry {
         };
         match (&entry.actor, entry.shared.state()) {
             // A session waiting for the portal takes requests: they answer 503 at once
-            // rather than queue for as long as the outage lasts.
-            (Some(actor), SessionState::Ready | SessionState::Waiting) => {
+            // rather than queue for as long as the outage lasts. A hibernating one takes
+            // them too: the first `Run` wakes it, the others queue behind it in its mailbox.
+            (
+                Some(actor),
+                SessionState::Ready | SessionState::Waiting | SessionState::Hibernating,
+            ) => {
                 let lease = SessionLease {
                     actor: actor.clone(),
                     shared: entry.shared.clone(),

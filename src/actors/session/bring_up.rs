@@ -73,8 +73,10 @@ impl Session {
 
     /// A spare Chrome if one waits, else a new one; kept in the state first, so every exit
     /// path closes it.
-    async fn take_browser(&mut self) -> Result<&BrowserHandle, SessionError> {
-        let browser = match self.args.spares.take() {
+    pub(super) async fn take_browser(&mut self) -> Result<&BrowserHandle, SessionError> {
+        let spare = self.args.spares.take();
+        self.browser_from_spare = spare.is_some();
+        let browser = match spare {
             Some(spare) => spare,
             None => {
                 let a = &self.args;
@@ -91,7 +93,7 @@ impl Session {
     }
 
     /// The full login: login page, captcha, form, the app's ready element.
-    async fn login(&mut self, credentials: Credentials) -> Result<String, SessionError> {
+    pub(super) async fn login(&mut self, credentials: Credentials) -> Result<String, SessionError> {
         let call = Duration::from_secs(self.args.settings.chrome.call_timeout);
         let captcha = self.args.captcha.clone();
         let form = self

@@ -44,7 +44,8 @@ impl Session {
 
     /// One liveness check `chrome.liveness_interval` from now.
     pub(super) fn arm_liveness(&mut self, myself: &ActorRef<SessionMsg>) {
-        if self.failed {
+        // No Chrome to ask (hibernating): the wake arms it again.
+        if self.failed || self.browser.is_none() {
             return;
         }
         let every = Duration::from_secs(self.args.settings.chrome.liveness_interval.max(1));

@@ -15,6 +15,10 @@ impl Session {
         if self.failed || generation != self.generation {
             return;
         }
+        if self.hibernating() {
+            self.keep_alive_over_http(myself, generation).await;
+            return;
+        }
         let Some(browser) = &self.browser else { return };
         let call = Duration::from_secs(self.args.settings.chrome.call_timeout);
         match browser.run("refresh", call, portal::check_logged_in).await {
@@ -48,7 +52,12 @@ impl Session {
 
     /// The portal is down: the Chrome and its cookies are fine, so keep them and look again
     /// with backoff, up to `sessions.outage_patience`; only then give the session up.
-    fn wait_for_portal(&mut self, myself: &ActorRef<SessionMsg>, generation: u64, why: &str) {
+    pub(super) fn wait_for_portal(
+        &mut self,
+        myself: &ActorRef<SessionMsg>,
+        generation: u64,
+        why: &str,
+    ) {
         let settings = &self.args.settings;
         let (since, attempts) = self.outage.get_or_insert((std::time::Instant::now(), 0));
         *attempts += 1;
@@ -60,7 +69,10 @@ impl Session {
         }
         let wait = crate::actors::manager::backoff(settings, *attempts);
         tracing::warn!(event = "portal_unavailable", session_id = %self.id(), error = %why, waited_s = waited.as_secs(), retry_in_ms = wait.as_millis() as u64);
-        self.args.shared.set_state(SessionState::Waiting);
+        // A hibernating session stays so: a request wakes it, and hears of the outage then.
+        if !self.hibernating() {
+            self.args.shared.set_state(SessionState::Waiting);
+        }
         // Dropped if the refresh timer is re-armed (a request got through) meanwhile.
         myself.send_after(wait, move || SessionMsg::RefreshTick(generation));
     }

@@ -33,6 +33,13 @@ impl Session {
             return;
         }
         let request_id = trace.as_ref().map(|t| t.id.clone());
+        if self.hibernating() {
+            let woken = request::within(request_id.as_deref(), self.wake(myself)).await;
+            if let Err(error) = woken {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        }
         let run = self.run(myself, op, debug, trace.as_deref());
         let result = request::within(request_id.as_deref(), run).await;
         if result.is_ok() && !self.failed {

@@ -8,6 +8,11 @@ use std::time::Duration;
 
 impl Session {
     pub(super) async fn screenshot(&self) -> Result<Vec<u8>, SessionError> {
+        if self.hibernating() {
+            return Err(SessionError::Occupied(
+                "the session is hibernating (no browser); a business request wakes it".into(),
+            ));
+        }
         let Some(browser) = &self.browser else {
             return Err(SessionError::restarting(
                 "the session has no browser right now",

@@ -76,12 +76,24 @@ impl Session {
             // Nothing that could log a browser in: never overwrite a good snapshot with it.
             return;
         }
-        let shared = &self.args.shared;
-        let (last_used, keep_alive) = (shared.last_used(), shared.keep_alive());
-        let browser = match &self.saved {
+        let browser = self.with_saved(captured);
+        self.write_state(browser).await;
+    }
+
+    /// `captured` completed with the web storage of origins only earlier captures saw.
+    pub(super) fn with_saved(&self, captured: BrowserState) -> BrowserState {
+        match &self.saved {
             Some(saved) => saved.browser.clone().merged(captured),
             None => captured,
-        };
+        }
+    }
+
+    /// Write `browser` (the session's whole portal state) as its snapshot, unless the last
+    /// write held the same (and the last use has not moved by a minute).
+    pub(super) async fn write_state(&mut self, browser: BrowserState) {
+        let began = std::time::Instant::now();
+        let shared = &self.args.shared;
+        let (last_used, keep_alive) = (shared.last_used(), shared.keep_alive());
         if let Some(saved) = &self.saved
             && saved.browser == browser
             && saved.keep_alive == keep_alive

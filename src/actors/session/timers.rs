@@ -1,5 +1,6 @@
-//! The session's timers: refresh and idle expiry re-armed together under a generation (a
-//! use is a refresh, so each success pushes both back and makes older ticks stale), and
+//! The session's timers: refresh, idle expiry and hibernation re-armed together under a
+//! generation (a use is a refresh, so each success pushes them back and makes older ticks
+//! stale), and
 //! all of them stopped at once when the session fails or stops. The expiry check lives
 //! here too: it is nothing but the expiry timer deciding whether it is due.
 
@@ -9,8 +10,8 @@ use ractor::ActorRef;
 use std::time::Duration;
 
 impl Session {
-    /// (Re)arm the refresh and expiry timers under a new generation, and start the
-    /// liveness check once.
+    /// (Re)arm the refresh, expiry and hibernation timers under a new generation, and start
+    /// the liveness check once.
     pub(super) fn arm_timers(&mut self, myself: &ActorRef<SessionMsg>) {
         self.generation += 1;
         let generation = self.generation;
@@ -32,6 +33,8 @@ impl Session {
         if self.liveness_timer.is_none() {
             self.arm_liveness(myself);
         }
+        let idle = Duration::from_secs(self.args.settings.sessions.hibernate_after);
+        self.arm_hibernation(myself, idle);
     }
 
     pub(super) fn stop_timers(&mut self) {
@@ -41,9 +44,13 @@ impl Session {
         if let Some(timer) = self.refresh_timer.take() {
             timer.abort();
         }
-        for timer in [self.expiry_timer.take(), self.liveness_timer.take()]
-            .into_iter()
-            .flatten()
+        for timer in [
+            self.expiry_timer.take(),
+            self.liveness_timer.take(),
+            self.hibernate_timer.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             timer.abort();
         }
