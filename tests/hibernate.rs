@@ -40,6 +40,11 @@ fn stat(stats: &Value, key: &str) -> u64 {
     stats[key].as_u64().unwrap()
 }
 
+async fn scrape(t: &TestApp) -> String {
+    let r = t.http.get(format!("{}/metrics", t.api)).send().await;
+    r.unwrap().text().await.unwrap()
+}
+
 /// Session `id`'s listing row once it hibernates.
 async fn hibernated(t: &TestApp, id: &str) -> Value {
     eventually(
@@ -65,6 +70,13 @@ async fn hibernates_stays_logged_in_over_http_and_wakes_without_a_login() {
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["session"]["state"], "hibernating", "{detail}");
     assert!(detail["session"]["memory_bytes"].is_null(), "{detail}");
+    let metrics = scrape(&t).await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "emodal_sessions{state=\"hibernating\"} 1"),
+        "{metrics}"
+    );
 
     // Past the portal's idle timeout, with no Chrome, the portal session is still there:
     // only the keep-alive's plain GETs (page loads) kept it.
@@ -193,13 +205,7 @@ async fn without_a_kept_password_a_logged_out_hibernating_session_is_dropped() {
         t.session(&id).await.is_none().then_some(())
     })
     .await;
-    let metrics = t
-        .http
-        .get(format!("{}/metrics", t.api))
-        .send()
-        .await
-        .unwrap();
-    let text = metrics.text().await.unwrap();
+    let text = scrape(&t).await;
     assert!(
         text.lines().any(|l| l
             .starts_with("emodal_session_drops_total{reason=\"credentials_not_kept\"}")

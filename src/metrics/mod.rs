@@ -11,7 +11,7 @@
 //!
 //! | metric | type | labels |
 //! |---|---|---|
-//! | `emodal_sessions` | gauge | `state` (starting, ready, busy, restoring, restarting, waiting, closing) |
+//! | `emodal_sessions` | gauge | `state` (starting, ready, busy, restoring, restarting, waiting, hibernating, closing) |
 //! | `emodal_spare_browsers` | gauge | |
 //! | `emodal_logins_total` | counter | `result` (ok, bad_credentials, captcha_error, upstream, timeout) |
 //! | `emodal_restores_total` | counter | `result` (ok, fell_back, failed) |
@@ -280,13 +280,14 @@ pub struct Census {
 }
 
 /// Every state a session can be in, so a state with no session shows 0 rather than vanish.
-pub const STATES: [&str; 7] = [
+pub const STATES: [&str; 8] = [
     "starting",
     "ready",
     "busy",
     "restoring",
     "restarting",
     "waiting",
+    "hibernating",
     "closing",
 ];
 

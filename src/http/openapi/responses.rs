@@ -154,6 +154,9 @@ pub enum SessionState {
     /// Coming back from its snapshot (after a Chrome crash or a service restart); requests
     /// wait for it.
     Restoring,
+    /// Unused for `sessions.hibernate_after`: no Chrome, its portal login kept alive over
+    /// plain HTTP; the next request wakes it (no captcha).
+    Hibernating,
     Closing,
 }
 
