@@ -106,11 +106,17 @@ async fn hibernates_stays_logged_in_over_http_and_wakes_without_a_login() {
     assert_eq!(row["state"], "hibernating", "{row}");
     assert!(!row["last_refresh"].is_null(), "{row}");
 
-    // The next request wakes it: same id, no captcha, no login.
+    // The next request wakes it: same id, no captcha, no login; one arriving during the
+    // wake queues behind it as usual.
     let before = counts(&kept);
-    let (status, body) = containers(&t, &id).await;
+    let both = async { tokio::join!(containers(&t, &id), containers(&t, &id)) };
+    let ((status, body), (second, other)) = tokio::time::timeout(Duration::from_secs(60), both)
+        .await
+        .expect("both requests answered: none stuck behind the wake");
     assert_eq!(status, 200, "{body}");
+    assert_eq!(second, 200, "{other}");
     assert_eq!(body["session_id"], id);
+    assert_eq!(other["session_id"], id);
     assert_eq!(
         counts(&t.sandbox_stats().await),
         before,

@@ -221,7 +221,9 @@ impl Session {
             return Ok(());
         };
         let began = Instant::now();
-        self.args.shared.set_state(SessionState::Restoring);
+        // The state stays `hibernating` until it serves: the manager keeps handing out
+        // leases, so requests arriving meanwhile queue in the mailbox behind this one
+        // (`restoring` would park them in the manager, which only a `LoggedIn` releases).
         let limit = Duration::from_secs(self.args.settings.sessions.login_timeout);
         let result = match tokio::time::timeout(limit, self.come_back(&hibernation)).await {
             Ok(result) => result,
@@ -240,7 +242,6 @@ impl Session {
                 if error.is_outage() {
                     tracing::warn!(event = "wake_failed", session_id = %self.id(), error = %error, next = "still hibernating");
                     self.hibernation = Some(hibernation);
-                    self.args.shared.set_state(SessionState::Hibernating);
                     return Err(error);
                 }
                 tracing::warn!(event = "wake_failed", session_id = %self.id(), error = %error);
