@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{chrome_pids_under, eventually, wait_until};
+use support::{chrome_pids_under, eventually, settled_log, wait_until};
 
 const PASSWORD: &str = "Pa55-zebra-quokka-7731";
 const CAPTCHA_KEY: &str = "cap-key-narwhal-0042";
@@ -146,7 +146,7 @@ impl Service {
     }
 
     fn logs(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap()
+        settled_log(&self.stderr_path)
     }
 
     fn profiles(&self) -> Vec<PathBuf> {

@@ -55,7 +55,12 @@ pub async fn rows(root: &Path, table: &mut Table, notes: &mut Vec<String>) {
         return;
     }
 
-    let scrapes = scrape_with_sessions(&root, &url).await;
+    // `EMODAL_BENCH_ROW14_ONLY=1`: only row 14 (a quick check of the request log's cost).
+    let scrapes = if std::env::var_os("EMODAL_BENCH_ROW14_ONLY").is_some() {
+        Err(anyhow!("skipped (EMODAL_BENCH_ROW14_ONLY)"))
+    } else {
+        scrape_with_sessions(&root, &url).await
+    };
     let logging = request_log_cost(&root, &url).await;
     drop(portal);
 

@@ -25,7 +25,7 @@
 //! | `emodal_refreshes_total` | counter | `result` (ok, logged_out, unavailable, failed) |
 //! | `emodal_http_requests_total` | counter | `endpoint`, `method`, `status` |
 //! | `emodal_http_request_seconds` | histogram | `endpoint` |
-//! | `emodal_http_request_stage_seconds` | histogram | `endpoint`, `stage` (parse, lookup, mailbox, browser_wait, driver, response, other), requests that used a session |
+//! | `emodal_http_request_stage_seconds` | histogram | `endpoint`, `stage` (parse, lookup, mailbox, browser_wait, driver, response, other), requests that ran an operation on a session |
 //! | `emodal_http_rejected_total` | counter | `cause` (the 429's `error_code`) |
 //! | `emodal_session_queue_depth_max`, `emodal_session_queue_depth_total` | gauge | |
 //! | `emodal_chrome_memory_bytes`, `emodal_chrome_memory_max_session_bytes` | gauge | summed PSS of the sessions' Chrome process trees (sampled at most every 30 s) |
@@ -155,7 +155,7 @@ fn describe() {
     describe_histogram!(
         "emodal_http_request_stage_seconds",
         Unit::Seconds,
-        "Where the time of requests that used a session went, by endpoint and stage"
+        "Where the time of requests that ran an operation on a session went, by endpoint and stage"
     );
     describe_counter!(
         "emodal_http_rejected_total",

@@ -8,6 +8,7 @@
 
 pub mod events;
 pub mod request;
+mod writer;
 
 use crate::config::LogSettings;
 use std::ffi::OsStr;
@@ -20,23 +21,19 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// Keeps the log writer's thread; dropping it writes out what is still queued. Hold it until
 /// the process ends.
 #[must_use = "dropping the guard stops the log writer"]
-pub struct LogGuard(#[allow(dead_code)] Option<tracing_appender::non_blocking::WorkerGuard>);
+pub struct LogGuard(#[allow(dead_code)] Option<writer::Flusher>);
 
 /// Install the global subscriber. `RUST_LOG`, when set, wins over `log.filter`.
 ///
-/// Lines are written to stderr by a thread of their own: a request formats its line but
-/// never waits for the write (a slow pipe to a log shipper or a full disk must not slow the
-/// API). Nothing is dropped: when the writer falls 128k lines behind, callers wait.
+/// Lines are written to stderr by a thread of their own, in batches (see [`writer`]): a
+/// request formats its line but never waits for the write.
 pub fn init(settings: &LogSettings) -> LogGuard {
     // A second init (tests start several servers in one process) changes nothing.
     static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
         return LogGuard(None);
     }
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-writer")
-        .finish(std::io::stderr());
+    let (writer, guard) = writer::batched(std::io::stderr());
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(settings.filter.clone()))
         // headless_chrome logs every DevTools message at debug level, and the login form's

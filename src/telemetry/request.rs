@@ -59,6 +59,7 @@ struct Inner {
     /// When the last answer from the session layer came back.
     last_answer: Option<Instant>,
     stages: [Duration; STAGES],
+    ran: bool,
 }
 
 /// A request's time, split. `parse + lookup + mailbox + browser_wait + driver + response +
@@ -76,6 +77,8 @@ pub struct Breakdown {
     /// Between the stages above: an answer travelling back from the actor, wake-ups.
     pub other: Duration,
     pub total: Duration,
+    /// An operation reached a session actor: the stages beyond `lookup` mean something.
+    pub ran: bool,
 }
 
 impl Breakdown {
@@ -115,7 +118,9 @@ impl RequestTrace {
 
     /// Add `took` to `stage`.
     pub fn add(&self, stage: Stage, took: Duration) {
-        self.inner().stages[stage.index()] += took;
+        let mut inner = self.inner();
+        inner.stages[stage.index()] += took;
+        inner.ran |= stage == Stage::Mailbox;
     }
 
     /// The session this request used (the last one named, for a request that fell back
@@ -158,6 +163,7 @@ impl RequestTrace {
             response,
             other: total.saturating_sub(counted),
             total,
+            ran: inner.ran,
         }
     }
 }

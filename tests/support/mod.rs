@@ -319,3 +319,20 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 }
+
+/// The log file at `path` once it has stopped growing: the service writes lines in batches
+/// up to 50 ms apart (`telemetry::writer`), so what happened just now may still be on its
+/// way. Read until two reads 80 ms apart agree (at most 3 s).
+pub fn settled_log(path: &std::path::Path) -> String {
+    let read = || std::fs::read_to_string(path).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut last = read();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(80));
+        let now = read();
+        if now.len() == last.len() || std::time::Instant::now() > deadline {
+            return now;
+        }
+        last = now;
+    }
+}

@@ -16,7 +16,7 @@ mod sandbox;
 
 pub use sandbox::{ACCOUNTS, Account, SandboxProcess};
 
-use crate::support::{chrome_pids_under, eventually};
+use crate::support::{chrome_pids_under, eventually, settled_log};
 use child::{free_port, signal, stop, wait_exit};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -226,9 +226,9 @@ impl ServiceProcess {
         wait_exit(&mut self.child, Duration::from_secs(10)).await;
     }
 
-    /// Everything the service logged so far (JSON lines).
+    /// Everything the service logged so far (JSON lines), once its log has settled.
     pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+        settled_log(&self.stderr_path)
     }
 
     /// The log lines whose `event` is `name`, parsed.
