@@ -30,6 +30,9 @@ mod persistence;
 // Issue 13's rows (13-14): what watching the service costs.
 #[path = "service/observability.rs"]
 mod observability;
+// Issue 14's browser candidates: which Chromium and flags carry a session for the least.
+#[path = "service/browsers.rs"]
+mod browsers;
 
 /// Sandbox accounts in the generated settings: `bench01` .. `bench42`.
 const ACCOUNTS: usize = 42;
@@ -799,6 +802,10 @@ async fn main() -> Result<()> {
     // `cargo bench --bench service -- persistence` (issue 12's rows) or `-- observability`
     // (issue 13's): only those.
     let only = |name: &str| std::env::args().skip(1).any(|a| a == name);
+    if only("browsers") {
+        browsers::run(&root).await;
+        return Ok(());
+    }
     if only("persistence") || only("observability") {
         if only("persistence") {
             persistence::rows(&root, &mut table, &mut notes).await;

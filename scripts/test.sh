@@ -12,6 +12,11 @@ if cargo nextest --version >/dev/null 2>&1; then
   EMODAL_TEST_GENERATION=mdc cargo nextest run --no-fail-fast \
     --test containers --test appointments --test driver_appointments --test driver_page \
     --test check_profile --test driver_persist "$@"
+  # The browser tests again on full Chromium, the documented alternative to the default
+  # headless shell (tests/support honours EMODAL__CHROME__PATH).
+  EMODAL__CHROME__PATH=/usr/bin/chromium cargo nextest run --no-fail-fast \
+    --test browser_footprint --test driver_page --test driver_appointments \
+    --test containers --test appointments "$@"
   # nextest does not run doctests.
   cargo test --doc --quiet
 else

@@ -123,6 +123,26 @@ pub struct ChromeSettings {
     pub nice: i32,
     /// Chromes kept launched and waiting for the next session or restart (0: none).
     pub spares: usize,
+    /// Command-line flags added to the built-in ones (a `--disable-features=` or
+    /// `--enable-features=` list is merged with the built-in list, not put in its place).
+    /// A list in the file; in `EMODAL__CHROME__EXTRA_ARGS` or an override, flags separated
+    /// by spaces, because a feature list's own commas must survive.
+    #[serde(deserialize_with = "flag_list")]
+    pub extra_args: Vec<String>,
+}
+
+/// `extra_args` as a TOML list, or as one string of space-separated flags.
+fn flag_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flags {
+        List(Vec<String>),
+        Line(String),
+    }
+    Ok(match Flags::deserialize(d)? {
+        Flags::List(list) => list,
+        Flags::Line(line) => line.split_whitespace().map(str::to_string).collect(),
+    })
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -23,6 +23,7 @@
 //! | truckerportal (127.0.0.5) | `GET /myappointments`, `GET /api/appointments` | `appointments` |
 //! | every host | `POST /in.php`, `GET /res.php` | `captcha` (2captcha) |
 //! | every host | `/__sandbox/*` | `controls` |
+//! | every host | `/__sandbox/whoami` | `whoami` (what the browser sends and shows) |
 
 mod appointments;
 mod captcha;
@@ -37,6 +38,7 @@ mod pages;
 mod request;
 mod rng;
 mod state;
+mod whoami;
 mod wizard;
 
 use crate::config::{SandboxSettings, Settings};
@@ -268,6 +270,9 @@ async fn dispatch(state: &State, role: Role, req: &Req) -> Resp {
         "/in.php" => return captcha::in_php(state, req),
         "/res.php" => return captcha::res_php(state, req),
         _ => {}
+    }
+    if path.starts_with("/__sandbox/whoami") {
+        return whoami::handle(req);
     }
     if let Some(name) = path.strip_prefix("/__sandbox/") {
         return controls::handle(state, req, name);

@@ -58,6 +58,11 @@ pub async fn start(overrides: &[(&str, &str)]) -> TestApp {
     if !generation.is_empty() {
         all.push(("sandbox.generation", &generation));
     }
+    // CI runs the browser tests again on the other Chromium (`EMODAL__CHROME__PATH`).
+    let chrome = chrome_path_override();
+    if let Some(path) = &chrome {
+        all.push(("chrome.path", path));
+    }
     all.extend_from_slice(overrides);
     let mut settings = Settings::from_overrides(&all).expect("settings");
     // The log writer lives as long as the test process (a server per test, one writer).
@@ -222,8 +227,12 @@ pub async fn launch_browser(
     settings: &Settings,
     data_dir: &Path,
 ) -> emodal_api::portal::BrowserHandle {
+    let mut chrome = settings.chrome.clone();
+    if let Some(path) = chrome_path_override() {
+        chrome.path = path.into();
+    }
     emodal_api::portal::BrowserHandle::launch(
-        &settings.chrome,
+        &chrome,
         std::sync::Arc::new(settings.portal.clone()),
         data_dir.join("profiles").join("t-0"),
     )
@@ -231,13 +240,57 @@ pub async fn launch_browser(
     .unwrap()
 }
 
+/// `EMODAL__CHROME__PATH`, which settings built from overrides do not read: the Chromium
+/// the browser tests run on when it is not the default.
+pub fn chrome_path_override() -> Option<String> {
+    std::env::var("EMODAL__CHROME__PATH")
+        .ok()
+        .filter(|p| !p.is_empty())
+}
+
 pub fn chrome_pids_under(dir: &Path) -> Vec<u32> {
     chrome_processes_under(dir, |cmdline| !cmdline.contains("--type="))
 }
 
 /// The renderer processes of the Chromes whose profile is under `dir`.
+/// Found below the browsers: the headless shell's renderers do not name the profile.
 pub fn renderer_pids_under(dir: &Path) -> Vec<u32> {
-    chrome_processes_under(dir, |cmdline| cmdline.contains("--type=renderer"))
+    let browsers = chrome_pids_under(dir);
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut tree = browsers;
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    tree.into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--type=renderer"))
+                && emodal_api::portal::process_alive(*pid)
+        })
+        .collect()
 }
 
 fn chrome_processes_under(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<u32> {

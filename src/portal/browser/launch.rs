@@ -4,10 +4,13 @@
 //! own (each flag and limit here was measured or forced by Chrome) that nothing after the
 //! launch needs to know.
 
+mod identity;
+
 use crate::config::{ChromeSettings, PortalProfile};
 use crate::portal::DriverError;
 use crate::portal::cdp::{Cdp, CdpError, page_url};
 use headless_chrome::{Browser, LaunchOptions};
+use identity::{identity_flags, user_agent_for};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -36,7 +39,7 @@ pub fn scratch_dir(profile_dir: &Path) -> PathBuf {
 const SCRATCH_PREFIX: &str = "emodal-chrome-";
 
 /// Create the profile and scratch directories, launch Chrome on `about:blank` with
-/// [`CHROME_ARGS`], and connect to its first tab.
+/// [`chrome_flags`], and connect to its first tab.
 pub(super) fn start_browser(
     chrome: &ChromeSettings,
     profile: &PortalProfile,
@@ -50,23 +53,29 @@ pub(super) fn start_browser(
     // Chromium leaves org.chromium.Chromium.* directories in TMPDIR: give each browser its
     // own, removed with it.
     let envs = HashMap::from([("TMPDIR".to_string(), scratch.display().to_string())]);
+    let flags = chrome_flags(chrome)?;
     // Chrome's first tab would otherwise open the New Tab Page, which fetches the default
     // search engine's start page and navigates twice more while we start driving the tab.
-    let args: Vec<&OsStr> = CHROME_ARGS
+    let args: Vec<&OsStr> = flags
         .iter()
-        .chain(&["about:blank"])
+        .map(String::as_str)
+        .chain(["about:blank"])
         .map(OsStr::new)
         .collect();
-    let ignore: Vec<&OsStr> = vec![OsStr::new(
-        "--disable-features=TranslateUI,BlinkGenPropertyTrees",
-    )];
+    // headless_chrome's defaults we replace: its feature lists (Chrome honours only the last
+    // `--disable-features`/`--enable-features`, so ours carry them, merged) and
+    // `--enable-automation`, which sets `navigator.webdriver` and shows an automation bar.
+    let ignore: Vec<&OsStr> = HEADLESS_CHROME_DEFAULTS_REPLACED
+        .iter()
+        .map(OsStr::new)
+        .collect();
     let options = LaunchOptions {
         headless: chrome.headless,
         // Chrome's sandbox cannot run as root; elsewhere keep it.
         sandbox: !running_as_root(),
         path: Some(chrome.path.clone()),
         user_data_dir: Some(profile_dir.to_path_buf()),
-        window_size: Some((1366, 900)),
+        window_size: Some(WINDOW),
         idle_browser_timeout: Duration::from_secs(chrome.idle_browser_timeout),
         ignore_certificate_errors: profile.ignore_certificate_errors,
         process_envs: Some(envs),
@@ -76,8 +85,19 @@ pub(super) fn start_browser(
     };
     let browser = Browser::new(options)
         .map_err(|e| DriverError::Browser(format!("cannot launch Chrome: {e:#}")))?;
-    let cdp = open_tab(&browser)
+    let mut cdp = open_tab(&browser)
         .map_err(|e| DriverError::Browser(format!("cannot open a tab: {e:?}")))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // The DevTools server's own address: http on the loopback, so a secure context.
+    let secure_url = browser
+        .get_ws_url()
+        .split("/devtools/")
+        .next()
+        .map(|origin| format!("{}/json/version", origin.replacen("ws://", "http://", 1)))
+        .unwrap_or_default();
+    let user_agent = user_agent_for(&chrome.path)?;
+    identity::hide_headless_brand(&mut cdp, &user_agent, &secure_url, deadline)
+        .map_err(|e| DriverError::Browser(format!("cannot set the tab's identity: {e:?}")))?;
     Ok((browser, cdp))
 }
 
@@ -110,6 +130,16 @@ fn open_tab(browser: &Browser) -> Result<Cdp, CdpError> {
     Cdp::open_page(&url, deadline)
 }
 
+/// The window, and so the viewport and the screen, of a desktop user of the portal.
+const WINDOW: (u32, u32) = (1366, 900);
+
+/// headless_chrome's default flags that [`chrome_flags`] replaces (see `start_browser`).
+const HEADLESS_CHROME_DEFAULTS_REPLACED: &[&str] = &[
+    "--disable-features=TranslateUI,BlinkGenPropertyTrees",
+    "--enable-features=NetworkService,NetworkServiceInProcess",
+    "--enable-automation",
+];
+
 /// Flags for a closed network and a small footprint: one renderer, no site isolation, and
 /// none of the browser-UI pages (omnibox popups) that Chrome preloads even when headless,
 /// each of which took a renderer of its own (~40 MB); no software rasteriser (~10 MB).
@@ -122,9 +152,84 @@ const CHROME_ARGS: &[&str] = &[
     "--disable-gpu",
     "--renderer-process-limit=1",
     "--disable-software-rasterizer",
-    "--disable-features=TranslateUI,BlinkGenPropertyTrees,site-per-process,IsolateOrigins,PreloadTopChromeWebUI,WebUIOmniboxPopup,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup,AimEnabled",
     "--disable-site-isolation-trials",
 ];
+
+/// Chrome features turned off. Beyond site isolation and the preloaded UI pages (above),
+/// the services a full Chromium starts for its own sake, none of which the portal needs:
+/// the optimisation guide and its on-device model (a 48 MB `OnDeviceModelService` utility
+/// process appeared minutes after launch, started by the start-up metrics that rate the
+/// device for on-device models), the media router (Cast discovery), translate, and the
+/// autofill server and safe-browsing lookups that would fetch from Google. The headless
+/// shell has none of these; unknown names are ignored, so one list serves both.
+const DISABLED_FEATURES: &[&str] = &[
+    "TranslateUI",
+    "BlinkGenPropertyTrees",
+    "site-per-process",
+    "IsolateOrigins",
+    "PreloadTopChromeWebUI",
+    "WebUIOmniboxPopup",
+    "WebUIOmniboxFullPopup",
+    "WebUIOmniboxAimPopup",
+    "AimEnabled",
+    "OptimizationHints",
+    "OptimizationGuideModelExecution",
+    "LogOnDeviceMetricsOnStartup",
+    "OnDeviceModelPerformanceParams",
+    "OnDeviceModelFetchPerformanceClassEveryStartup",
+    "OnDeviceModelWarmDrivers",
+    "MediaRouter",
+    "DialMediaRouteProvider",
+    "CastMediaRouteProvider",
+    "Translate",
+    "AutofillServerCommunication",
+    "SafeBrowsingHashPrefixRealTimeLookups",
+];
+
+/// Chrome features turned on (headless_chrome's, kept).
+const ENABLED_FEATURES: &[&str] = &["NetworkService", "NetworkServiceInProcess"];
+
+/// Every flag Chrome gets besides headless_chrome's own: [`CHROME_ARGS`], the desktop
+/// identity ([`identity_flags`]), then `chrome.extra_args`, with every feature list merged
+/// into one `--disable-features` and one `--enable-features` (Chrome would honour only the
+/// last of each, so an operator's list would otherwise drop ours).
+pub fn chrome_flags(chrome: &ChromeSettings) -> Result<Vec<String>, DriverError> {
+    let mut disabled: Vec<String> = DISABLED_FEATURES.iter().map(|f| f.to_string()).collect();
+    let mut enabled: Vec<String> = ENABLED_FEATURES.iter().map(|f| f.to_string()).collect();
+    let mut flags = Vec::new();
+    let given = CHROME_ARGS
+        .iter()
+        .map(|f| f.to_string())
+        .chain(identity_flags(&chrome.path)?)
+        .chain(chrome.extra_args.iter().cloned());
+    for flag in given {
+        let (list, names) = if let Some(names) = flag.strip_prefix("--disable-features=") {
+            (&mut disabled, names)
+        } else if let Some(names) = flag.strip_prefix("--enable-features=") {
+            (&mut enabled, names)
+        } else {
+            flags.push(flag);
+            continue;
+        };
+        for name in names.split(',').filter(|n| !n.is_empty()) {
+            if !list.iter().any(|n| n == name) {
+                list.push(name.to_string());
+            }
+        }
+    }
+    // A feature both turned on and off by an operator: the later word (the extra flag) wins.
+    let user_enabled: Vec<String> = chrome
+        .extra_args
+        .iter()
+        .filter_map(|f| f.strip_prefix("--enable-features="))
+        .flat_map(|names| names.split(','))
+        .map(str::to_string)
+        .collect();
+    disabled.retain(|n| !user_enabled.contains(n));
+    flags.push(format!("--disable-features={}", disabled.join(",")));
+    flags.push(format!("--enable-features={}", enabled.join(",")));
+    Ok(flags)
+}
 
 /// `CAP_SYS_NICE` from linux/capability.h (not exported by the libc crate).
 const CAP_SYS_NICE: libc::c_ulong = 23;
@@ -156,4 +261,66 @@ pub(super) fn lower_priority(nice: i32) {
 fn running_as_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    /// The flags Chrome would get with `chrome.extra_args` set to `extra`.
+    fn flags_with(extra: &str) -> Vec<String> {
+        let settings = Settings::from_overrides(&[("chrome.extra_args", extra)]).unwrap();
+        chrome_flags(&settings.chrome).unwrap()
+    }
+
+    fn list<'a>(flags: &'a [String], prefix: &str) -> Vec<&'a str> {
+        let lists: Vec<&String> = flags.iter().filter(|f| f.starts_with(prefix)).collect();
+        assert_eq!(lists.len(), 1, "one {prefix} list: {flags:?}");
+        lists[0][prefix.len()..].split(',').collect()
+    }
+
+    #[test]
+    fn extra_feature_lists_merge_into_the_built_in_ones() {
+        let flags = flags_with(
+            "--js-flags=--max-old-space-size=256 --disable-features=Foo,Bar --enable-features=Baz,Translate",
+        );
+        assert!(flags.contains(&"--js-flags=--max-old-space-size=256".to_string()));
+        let disabled = list(&flags, "--disable-features=");
+        for f in [
+            "Foo",
+            "Bar",
+            "LogOnDeviceMetricsOnStartup",
+            "site-per-process",
+        ] {
+            assert!(disabled.contains(&f), "{f} in {disabled:?}");
+        }
+        // The operator's word wins over the built-in list.
+        assert!(!disabled.contains(&"Translate"), "{disabled:?}");
+        let enabled = list(&flags, "--enable-features=");
+        assert_eq!(
+            enabled,
+            [
+                "NetworkService",
+                "NetworkServiceInProcess",
+                "Baz",
+                "Translate"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_extra_args_gives_the_built_in_flags_and_a_desktop_user_agent() {
+        let flags = flags_with("");
+        assert!(flags.contains(&"--disable-blink-features=AutomationControlled".to_string()));
+        let ua = flags
+            .iter()
+            .find_map(|f| f.strip_prefix("--user-agent="))
+            .expect("a user agent");
+        assert!(
+            ua.contains(" Chrome/") && ua.ends_with(".0.0.0 Safari/537.36"),
+            "{ua}"
+        );
+        assert!(!ua.contains("Headless"), "{ua}");
+    }
 }
