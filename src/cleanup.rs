@@ -65,18 +65,23 @@ pub fn clean_leftovers(profiles_dir: &Path) -> Cleaned {
     cleaned
 }
 
-/// SIGKILL every live process whose command line contains `needle` and wait (at most 5 s)
-/// until none is left; returns how many were signalled.
+/// SIGKILL every live process whose command line contains `needle`, and every process
+/// below it, and wait (at most 5 s) until none is left; returns how many were signalled.
 pub fn kill_processes_with(needle: &str) -> usize {
     let mut killed = 0;
-    for pid in processes_with(needle) {
+    // With their children: the headless shell's zygotes and renderers do not carry the
+    // browser's flags, and one left alive after its browser writes into the profile while it
+    // is being removed (taken before any kill: an orphan's parent is no longer the browser).
+    let targets = crate::metrics::process_trees(&processes_with(needle));
+    for pid in targets.iter().copied() {
         // SAFETY: sending a signal has no memory-safety preconditions.
         if unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
             killed += 1;
         }
     }
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !processes_with(needle).is_empty() && Instant::now() < deadline {
+    let any_alive = || targets.iter().any(|p| crate::portal::process_alive(*p));
+    while (any_alive() || !processes_with(needle).is_empty()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     killed

@@ -258,6 +258,15 @@ fn own_children() -> Option<Vec<u32>> {
     any.then_some(out)
 }
 
+/// `roots` and every process below them, as `/proc` shows them now.
+pub fn process_trees(roots: &[u32]) -> Vec<u32> {
+    let children = children_by_parent();
+    let mut out: Vec<u32> = roots.iter().flat_map(|r| tree(&children, *r)).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 fn tree_pss_in(children: &HashMap<u32, Vec<u32>>, root: u32) -> u64 {
     tree(children, root).iter().filter_map(|p| pss(*p)).sum()
 }

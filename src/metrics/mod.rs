@@ -33,7 +33,7 @@
 
 mod memory;
 
-pub use memory::tree_pss;
+pub use memory::{process_trees, tree_pss};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
