@@ -1162,10 +1162,11 @@ async fn main() -> Result<()> {
             mb(mem_before),
             mb(mem_after)
         ),
-        "<= 100 MB",
+        // Issue 14's target (the goal: 60 MB); issue 4's was 100 MB.
+        "<= 80 MB (goal 60)",
         per_session_avail / 1e6,
         Goal::AtMost {
-            limit: 100.0,
+            limit: 80.0,
             strict: false,
         },
         |v| format!("{v:.1} MB"),

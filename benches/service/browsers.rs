@@ -128,7 +128,12 @@ pub async fn run(root: &Path) {
     }
     let mut rows = Vec::new();
     for (i, c) in CANDIDATES.iter().enumerate() {
-        if !only.is_empty() && !only.iter().any(|o| c.name.contains(o.as_str())) {
+        // A whole name picks that candidate alone; a part of one picks every name with it.
+        let picked = |o: &String| {
+            c.name == o.as_str()
+                || (!CANDIDATES.iter().any(|x| x.name == o.as_str()) && c.name.contains(o.as_str()))
+        };
+        if !only.is_empty() && !only.iter().any(picked) {
             continue;
         }
         crate::note(format!("browsers: {}", c.name));
