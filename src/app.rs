@@ -1,6 +1,7 @@
 //! Wiring: settings -> session manager -> HTTP server, and the orderly way down.
 
 use crate::actors::Sessions;
+use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::files::FileStore;
 use crate::http::{self, Ctx};
@@ -25,6 +26,10 @@ pub struct Application {
     drain_timeout: Duration,
     /// `<data_dir>/profiles`, for the last-resort clean-up at shutdown.
     profiles: std::path::PathBuf,
+    /// Cluster mode: this node's view of the cluster, and its tasks that need the session
+    /// manager (heartbeat, takeover), stopped after the hand-over at shutdown.
+    cluster: Option<Cluster>,
+    cluster_tasks: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -37,13 +42,31 @@ impl Application {
             tokio::net::TcpListener::bind((settings.server.host.as_str(), settings.server.port))
                 .await?;
         let addr = listener.local_addr()?;
-        let (sessions, manager) = Sessions::start(settings.clone()).await?;
+        let local_base = format!("http://{addr}");
+        // Before the session manager: it reports to the cluster from its first session on.
+        // Never fails on NATS (the connection comes up in the background).
+        let cluster = if settings.cluster.enabled {
+            Some(Cluster::start(settings.clone(), &local_base)?)
+        } else {
+            None
+        };
+        // Told of snapshots written and sessions ended, it mirrors them into the cluster.
+        let membership = cluster.as_ref().map(|c| {
+            crate::cluster::membership::ClusterMembership::new(c.clone())
+                as Arc<dyn crate::actors::Membership>
+        });
+        let (sessions, manager) = Sessions::start(settings.clone(), membership).await?;
+        let cluster_tasks = cluster
+            .as_ref()
+            .map(|c| c.attach(sessions.clone()))
+            .unwrap_or_default();
         let files = FileStore::new(
             settings.chrome.data_dir.join("files"),
             Duration::from_secs(settings.files.retention),
         )?;
         let sweeper = files.spawn_sweeper();
-        let ctx = Ctx::new(sessions.clone(), files, format!("http://{addr}"));
+        let mut ctx = Ctx::new(sessions.clone(), files, local_base);
+        ctx.cluster = cluster.clone();
         let draining = ctx.draining.clone();
         let in_flight = ctx.in_flight.clone();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -62,6 +85,8 @@ impl Application {
             sweeper,
             drain_timeout: Duration::from_secs(settings.server.drain_timeout),
             profiles: settings.profiles_dir(),
+            cluster,
+            cluster_tasks,
         })
     }
 
@@ -77,6 +102,11 @@ impl Application {
         &self.sessions
     }
 
+    /// Cluster mode: this node's view of the cluster; `None` alone.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
+    }
+
     /// Drain: answer new work with 503 while in-flight requests finish (at most
     /// `server.drain_timeout`), stop listening, then close every session and wait for every
     /// Chrome to exit and every profile to be removed.
@@ -86,6 +116,10 @@ impl Application {
             in_flight = self.in_flight.load(Ordering::SeqCst)
         );
         self.draining.store(true, Ordering::SeqCst);
+        if let Some(cluster) = &self.cluster {
+            // The next heartbeats say so: no node places new sessions here any more.
+            cluster.set_draining();
+        }
         let deadline = tokio::time::Instant::now() + self.drain_timeout;
         while self.in_flight.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -100,7 +134,16 @@ impl Application {
         if let Some(stop) = self.stop_accepting.take() {
             let _ = stop.send(());
         }
+        if let Some(cluster) = &self.cluster {
+            // Sessions move to the other nodes (their snapshots pushed, their records
+            // moved) before they close here; without NATS they close and wait for this
+            // node's restart or the survivors' takeover.
+            crate::cluster::takeover::hand_over(cluster, &self.sessions).await;
+        }
         self.sessions.shutdown().await;
+        for task in self.cluster_tasks.drain(..) {
+            task.abort();
+        }
         if tokio::time::timeout(Duration::from_secs(2), &mut self.server)
             .await
             .is_err()

@@ -5,20 +5,100 @@
 //! random bits, so a file URL works as a capability: existing clients download it directly,
 //! and nobody can guess another client's sheet or screenshot. A timer deletes files older
 //! than `files.retention`.
+//!
+//! Cluster mode: each file is also put in the cluster's `files` object store (kept for
+//! `files.retention`), and a name not found here is fetched from there, so a URL handed out
+//! by one node downloads from any node.
 
+use crate::cluster::Cluster;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 #[derive(Clone, Debug)]
 pub struct FileStore {
     dir: PathBuf,
     retention: Duration,
+    /// Cluster mode: the cluster whose object store every file is copied to.
+    mirror: Mirror,
 }
+
+/// Shared by every clone, so setting it once reaches the handlers' copies.
+#[derive(Clone, Default)]
+struct Mirror(Arc<OnceLock<Cluster>>);
+
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "cluster"
+        } else {
+            "none"
+        })
+    }
+}
+
+/// A put or a fetch of the object store waits at most this long (the request waits).
+const OBJECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl FileStore {
     pub fn new(dir: PathBuf, retention: Duration) -> std::io::Result<FileStore> {
         std::fs::create_dir_all(&dir)?;
-        Ok(FileStore { dir, retention })
+        Ok(FileStore {
+            dir,
+            retention,
+            mirror: Mirror::default(),
+        })
+    }
+
+    /// Cluster mode: copy every file written from now on to the cluster's object store, and
+    /// look there for names not found here. Set once; later calls change nothing.
+    pub fn mirror_to(&self, cluster: Cluster) {
+        let _ = self.mirror.0.set(cluster);
+    }
+
+    /// Put a file just written in the object store, before its URL goes out: another node
+    /// may be asked for it at once. A failure is logged, not the request's: the file still
+    /// downloads from this node.
+    async fn mirror(&self, name: &str, bytes: &[u8]) {
+        let Some(cluster) = self.mirror.0.get() else {
+            return;
+        };
+        let Some(link) = cluster.link().filter(|_| cluster.connected()) else {
+            tracing::warn!(
+                event = "file_not_mirrored",
+                reason = "NATS unreachable",
+                "a file written now downloads from this node only"
+            );
+            return;
+        };
+        let mut reader = bytes;
+        // Boxed: the object store's put is a large future, polled under warp's deep stack.
+        let put = Box::pin(link.files.put(name, &mut reader));
+        match tokio::time::timeout(OBJECT_TIMEOUT, put).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(event = "file_not_mirrored", error = %e),
+            Err(_) => tracing::warn!(event = "file_not_mirrored", reason = "timeout"),
+        }
+    }
+
+    /// Cluster mode: the bytes of a file another node wrote, from the object store.
+    pub async fn fetch_mirrored(&self, name: &str) -> Option<Vec<u8>> {
+        if !valid_name(name) {
+            return None;
+        }
+        let cluster = self.mirror.0.get()?;
+        let link = cluster.link().filter(|_| cluster.connected())?;
+        let read = async {
+            use tokio::io::AsyncReadExt;
+            let mut object = Box::pin(link.files.get(name)).await.ok()?;
+            let mut bytes = Vec::new();
+            object.read_to_end(&mut bytes).await.ok()?;
+            Some(bytes)
+        };
+        tokio::time::timeout(OBJECT_TIMEOUT, Box::pin(read))
+            .await
+            .ok()
+            .flatten()
     }
 
     pub fn dir(&self) -> &Path {
@@ -28,7 +108,10 @@ impl FileStore {
     /// Write `bytes` as `<kind>_<UTC time>_<128 random bits>.<ext>` and return the name.
     pub async fn save(&self, kind: &str, ext: &str, bytes: Vec<u8>) -> std::io::Result<String> {
         let name = new_name(kind, ext);
-        tokio::fs::write(self.dir.join(&name), bytes).await?;
+        tokio::fs::write(self.dir.join(&name), &bytes).await?;
+        // Boxed: a file is saved deep inside a booking's or a request's future, and the
+        // mirror's state (a timeout around an object-store put) would grow every one of them.
+        Box::pin(self.mirror(&name, &bytes)).await;
         Ok(name)
     }
 
@@ -44,12 +127,15 @@ impl FileStore {
     ) -> std::io::Result<String> {
         let name = new_name(kind, "zip");
         let path = self.dir.join(&name);
-        tokio::task::spawn_blocking(move || {
+        let bytes = tokio::task::spawn_blocking(move || {
             let bytes = zip_bytes(entries)?;
-            std::fs::write(path, bytes)
+            std::fs::write(path, &bytes).map(|()| bytes)
         })
         .await
         .map_err(std::io::Error::other)??;
+        // Boxed: a file is saved deep inside a booking's or a request's future, and the
+        // mirror's state (a timeout around an object-store put) would grow every one of them.
+        Box::pin(self.mirror(&name, &bytes)).await;
         Ok(name)
     }
 

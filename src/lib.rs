@@ -16,6 +16,7 @@
 //! | [`captcha`] | a 2captcha classic-API client |
 //! | [`check_profile`] | `check-profile`: what each profile strategy matches on each page |
 //! | [`cleanup`] | one instance per data directory; leftovers of a killed run |
+//! | [`cluster`] | cluster mode: nodes sharing sessions through NATS JetStream |
 //! | [`credentials`] | credentials, their keyed hash, session ids |
 //! | [`metrics`] | Prometheus metrics: counters where things happen, gauges when scraped |
 //! | [`files`] | files written for clients, served from `/files`, swept on a timer |
@@ -29,6 +30,7 @@ pub mod app;
 pub mod captcha;
 pub mod check_profile;
 pub mod cleanup;
+pub mod cluster;
 pub mod config;
 pub mod credentials;
 pub mod error;

@@ -9,9 +9,9 @@
 mod operations;
 mod restorable;
 
-use super::SessionError;
 use super::manager::{Counters, ManagerArgs, ManagerMsg, SessionManager};
 use super::shared::{SessionDetail, SessionGrant, SessionSummary};
+use super::{Membership, SessionError};
 use crate::captcha::CaptchaClient;
 use crate::config::Settings;
 use crate::credentials::{Credentials, Keyer};
@@ -32,12 +32,16 @@ pub struct Sessions {
     counters: Arc<Counters>,
     settings: Arc<Settings>,
     spares: Spares,
+    store: SnapshotStore,
 }
 
 impl Sessions {
     /// Start the SessionManager. The returned join handle ends when it stops.
+    /// `membership`: the cluster this node belongs to (cluster mode), told of sessions that
+    /// end and of every snapshot written.
     pub async fn start(
         settings: Arc<Settings>,
+        membership: Option<Arc<dyn Membership>>,
     ) -> anyhow::Result<(Sessions, tokio::task::JoinHandle<()>)> {
         let lock = crate::cleanup::lock_data_dir(&settings.chrome.data_dir)?;
         let keyer = Keyer::from_settings(&settings)?;
@@ -57,6 +61,9 @@ impl Sessions {
             &settings.chrome.data_dir.join("sessions"),
             keyer.service_secret(),
         )?;
+        if let Some(m) = &membership {
+            store.set_mirror(m.clone());
+        }
         let restore = restorable::restorable(&settings, &store).await;
         let spares = Spares::start(
             &settings.chrome,
@@ -70,8 +77,9 @@ impl Sessions {
             captcha: CaptchaClient::new(&settings.captcha),
             counters: counters.clone(),
             spares: spares.clone(),
-            store,
+            store: store.clone(),
             restore,
+            membership,
         };
         let (manager, join) = Actor::spawn(None, SessionManager, args).await?;
         // The lock lives as long as the manager: released once the service has shut down.
@@ -85,6 +93,7 @@ impl Sessions {
                 counters,
                 settings,
                 spares,
+                store,
             },
             join,
         ))
@@ -94,12 +103,56 @@ impl Sessions {
         &self.settings
     }
 
+    /// The snapshot store (cluster mode opens snapshots other nodes copied to the cluster).
+    pub fn snapshots(&self) -> &SnapshotStore {
+        &self.store
+    }
+
+    /// Cluster mode: bring a session another node served back here from its snapshot, under
+    /// the same id (answered once registered; it comes up in the background). False when
+    /// the id or its credentials are already here, or the service is stopping.
+    pub async fn adopt(&self, snapshot: crate::snapshot::Snapshot) -> bool {
+        let snapshot = Box::new(snapshot);
+        let answer = self
+            .manager
+            .call(|reply| ManagerMsg::Adopt { snapshot, reply }, Some(QUICK))
+            .await;
+        matches!(answer, Ok(CallResult::Success(true)))
+    }
+
+    /// Cluster mode: another node serves `id` now; close its Chrome here at once, touching
+    /// nothing the cluster holds. Answered once the Chrome has exited.
+    pub async fn release(&self, id: &str) -> bool {
+        let id = id.to_string();
+        // Waits for the operation in progress, bounded like one.
+        let limit = Duration::from_secs(self.settings.sessions.operation_timeout + 30);
+        let answer = self
+            .manager
+            .call(|reply| ManagerMsg::Release { id, reply }, Some(limit))
+            .await;
+        matches!(answer, Ok(CallResult::Success(true)))
+    }
+
     /// The live session for these credentials within `scope`, or a new one after login.
     pub async fn get_session(
         &self,
         scope: &str,
         credentials: Credentials,
         keep_alive: bool,
+    ) -> Result<SessionGrant, SessionError> {
+        self.get_session_as(scope, credentials, keep_alive, None)
+            .await
+    }
+
+    /// [`Sessions::get_session`], a new session taking the id `new_id` when given (cluster
+    /// mode: the id the cluster registered for these credentials). A session already live
+    /// for them keeps its own id.
+    pub async fn get_session_as(
+        &self,
+        scope: &str,
+        credentials: Credentials,
+        keep_alive: bool,
+        new_id: Option<String>,
     ) -> Result<SessionGrant, SessionError> {
         // A login waits for Chrome, the captcha service and the portal; restarts add backoff.
         let limit = Duration::from_secs(self.settings.sessions.login_timeout + 60);
@@ -114,6 +167,7 @@ impl Sessions {
                     scope,
                     credentials,
                     keep_alive,
+                    new_id,
                     request_id: trace.as_ref().map(|t| t.id.clone()),
                     reply,
                 },

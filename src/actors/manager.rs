@@ -8,6 +8,7 @@
 // Each holds `impl Registry` handlers for one concern; this file keeps the actor, its
 // messages and the registry's state.
 mod closing;
+mod cluster;
 mod failures;
 mod get_session;
 mod ready;
@@ -18,10 +19,10 @@ use closing::stop_and_wait;
 pub use closing::wait_for_browsers;
 pub(super) use failures::backoff;
 
-use super::SessionError;
 use super::admission::Admission;
 use super::session::SessionMsg;
 use super::shared::{SessionGrant, SessionShared, SessionSummary};
+use super::{Membership, SessionError};
 use crate::captcha::CaptchaClient;
 use crate::config::{PortalProfile, Settings};
 use crate::credentials::{Credentials, Keyer};
@@ -43,9 +44,24 @@ pub enum ManagerMsg {
         scope: String,
         credentials: Credentials,
         keep_alive: bool,
+        /// The id a new session takes (cluster mode); `None`: a fresh one.
+        new_id: Option<String>,
         /// The HTTP request asking, whose id the events of a new session's login carry.
         request_id: Option<String>,
         reply: GrantReply,
+    },
+    /// Cluster mode: bring a session another node served back here from its snapshot,
+    /// under the same id. False when the id or its credentials are already here.
+    Adopt {
+        snapshot: Box<Snapshot>,
+        reply: RpcReplyPort<bool>,
+    },
+    /// Cluster mode: another node serves this session now; close its Chrome at once but keep
+    /// everything the cluster holds of it (records, the snapshot copy). Answered once the
+    /// Chrome has exited; false when it was not here.
+    Release {
+        id: String,
+        reply: RpcReplyPort<bool>,
     },
     /// The actor of a ready session, waiting while it (re)starts.
     Acquire {
@@ -132,6 +148,7 @@ pub struct ManagerArgs {
     pub store: SnapshotStore,
     /// Sessions to bring back from their snapshots, oldest use first.
     pub restore: Vec<Snapshot>,
+    pub membership: Option<Arc<dyn Membership>>,
 }
 
 pub struct Registry {
@@ -150,6 +167,8 @@ pub struct Registry {
     restore_queue: VecDeque<String>,
     /// This manager, for messages to itself from plain methods.
     me: ActorRef<ManagerMsg>,
+    /// The cluster (cluster mode), told of sessions that end for good.
+    membership: Option<Arc<dyn Membership>>,
     shutting_down: bool,
 }
 
@@ -203,6 +222,7 @@ impl Actor for SessionManager {
             store: args.store,
             restore_queue: VecDeque::new(),
             me: myself.clone(),
+            membership: args.membership,
             shutting_down: false,
         };
         // Registered before the first request can arrive, so a client holding an id waits
@@ -224,12 +244,23 @@ impl Actor for SessionManager {
                 scope,
                 credentials,
                 keep_alive,
+                new_id,
                 request_id,
                 reply,
             } => {
-                reg.get_session(&myself, scope, credentials, keep_alive, request_id, reply)
-                    .await
+                let ask = get_session::Ask {
+                    scope,
+                    credentials,
+                    keep_alive,
+                    new_id,
+                    request_id,
+                };
+                reg.get_session(&myself, ask, reply).await
             }
+            ManagerMsg::Adopt { snapshot, reply } => {
+                let _ = reply.send(reg.adopt(*snapshot));
+            }
+            ManagerMsg::Release { id, reply } => reg.release(&id, reply),
             ManagerMsg::Acquire { scope, id, reply } => reg.acquire(&scope, &id, reply),
             ManagerMsg::List { scope, reply } => {
                 let _ = reply.send(reg.list(&scope));

@@ -7,6 +7,7 @@ mod directory;
 mod error;
 mod handle;
 pub mod manager;
+mod membership;
 mod operations;
 pub mod session;
 mod shared;
@@ -14,6 +15,7 @@ mod shared;
 pub use directory::scope_of;
 pub use error::{Fault, SessionError};
 pub use handle::Sessions;
+pub use membership::Membership;
 pub use shared::{
     OperationNow, SessionDetail, SessionGrant, SessionShared, SessionState, SessionSummary, Stamped,
 };

@@ -99,6 +99,49 @@ pub fn validate(s: &Settings) -> Vec<Problem> {
         "chrome.nice",
         format!("must be between 0 and 19, got {}", s.chrome.nice),
     );
+    let c = &s.cluster;
+    if c.enabled {
+        ensure(
+            !s.sessions.secret.expose().is_empty(),
+            "sessions.secret",
+            "must be set (the same on every node) when cluster.enabled: snapshots and \
+             credential keys must mean the same on every node"
+                .into(),
+        );
+        ensure(
+            !c.nats_urls.is_empty(),
+            "cluster.nats_urls",
+            "must name at least one NATS server".into(),
+        );
+        ensure(
+            c.heartbeat_ms >= 50 && c.node_timeout * 1000 >= 3 * c.heartbeat_ms,
+            "cluster.node_timeout",
+            format!(
+                "({} s) must be at least 3 heartbeats (cluster.heartbeat_ms = {}, at least 50)",
+                c.node_timeout, c.heartbeat_ms
+            ),
+        );
+        ensure(
+            (1..=5).contains(&c.replicas),
+            "cluster.replicas",
+            format!("must be between 1 and 5, got {}", c.replicas),
+        );
+        ensure(
+            !c.namespace.is_empty()
+                && c.namespace
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'),
+            "cluster.namespace",
+            "must be letters, digits, '_' or '-'".into(),
+        );
+        ensure(
+            c.node_id
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'),
+            "cluster.node_id",
+            "must be letters, digits, '_' or '-' (it names a NATS subject)".into(),
+        );
+    }
     let sb = &s.sandbox;
     for (key, value, allowed) in [
         ("log.format", &s.log.format, &["text", "json"][..]),

@@ -34,6 +34,7 @@ pub struct Settings {
     pub portal: PortalProfile,
     pub files: FileSettings,
     pub sandbox: SandboxSettings,
+    pub cluster: ClusterSettings,
     /// Which file, variable or override set each key, to name it in messages.
     #[serde(skip)]
     sources: Sources,
@@ -99,6 +100,27 @@ pub struct SessionSettings {
     /// alive over plain HTTP until the next request wakes it; 0 = never.
     pub hibernate_after: u64,
     pub secret: Secret,
+}
+
+/// Cluster mode (issue 15): nodes that share sessions through NATS JetStream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    pub enabled: bool,
+    pub nats_urls: Vec<String>,
+    /// Empty: generated once and kept in `<chrome.data_dir>/node_id`.
+    pub node_id: String,
+    /// This node's HTTP base for logs, listings and the dashboard; empty: the public base
+    /// URL, else `http://<bound address>`.
+    pub advertise_url: String,
+    pub heartbeat_ms: u64,
+    /// Seconds without a heartbeat after which a node counts as dead.
+    pub node_timeout: u64,
+    /// JetStream replicas of the buckets (3 on a three-server NATS cluster).
+    pub replicas: usize,
+    /// Prefix of the buckets, the object store and the subjects: clusters sharing one NATS
+    /// stay apart by it.
+    pub namespace: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -20,7 +20,7 @@ pub fn scope(
     })
 }
 
-fn check(tokens: &[Secret], header: Option<&str>) -> Result<String, ApiError> {
+pub(super) fn check(tokens: &[Secret], header: Option<&str>) -> Result<String, ApiError> {
     if tokens.is_empty() {
         return Ok(String::new());
     }

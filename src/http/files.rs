@@ -3,6 +3,9 @@
 //! No bearer token: each name carries 128 random bits, so a file URL is a capability the
 //! response handed to its caller, and clients (the original's among them) download it with a
 //! plain GET.
+//!
+//! Cluster mode: a name this node did not write is looked up in the cluster's object store
+//! (every node puts the files it writes there), so a URL downloads from any node.
 
 use super::Ctx;
 use crate::error::ApiError;
@@ -28,13 +31,19 @@ async fn serve(ctx: &Ctx, name: &str) -> Result<warp::reply::Response, ApiError>
     if !valid_name(&decoded) {
         return Err(ApiError::bad_request("invalid file name"));
     }
-    let path = ctx
-        .files
-        .path(&decoded)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "file not found"))?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "file not found"))?;
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "file not found");
+    let local = match ctx.files.path(&decoded) {
+        Some(path) => tokio::fs::read(&path).await.ok(),
+        None => None,
+    };
+    // Cluster mode: another node may have written it.
+    let bytes = match local {
+        Some(bytes) => bytes,
+        // Boxed: the object store's futures are large, and warp's poll is deep already.
+        None => Box::pin(ctx.files.fetch_mirrored(&decoded))
+            .await
+            .ok_or_else(not_found)?,
+    };
     let content_type = crate::files::content_type(&decoded);
     let mut response = warp::reply::Response::new(bytes.into());
     let headers = response.headers_mut();

@@ -22,8 +22,13 @@ pub fn routes(
 }
 
 /// 200 when a login could be served now: not draining, the last Chrome launch (if any
-/// failed since the start check) worked, and the data directory takes writes. Otherwise
-/// 503 with every reason.
+/// failed since the start check) worked, the data directory takes writes and, in cluster
+/// mode, NATS is connected (without it no new session can be registered). Otherwise 503
+/// with every reason.
+///
+/// In cluster mode the body also carries `cluster`: this node's id, whether NATS is
+/// connected, and `live_nodes`, the node ids this node sees alive (itself included), so
+/// operators and tests can check that the nodes see each other.
 async fn ready(ctx: &Ctx) -> warp::reply::Response {
     let mut reasons = Vec::new();
     if ctx.is_draining() {
@@ -39,7 +44,16 @@ async fn ready(ctx: &Ctx) -> warp::reply::Response {
     if let Err(why) = writable {
         reasons.push(format!("the data directory is not writable: {why}"));
     }
-    let (status, body) = if reasons.is_empty() {
+    let cluster = ctx.cluster.as_ref().map(|c| {
+        let connected = c.connected();
+        if !connected {
+            // The URLs stay out: one may carry a NATS user and password.
+            reasons.push("nats: not connected to any of cluster.nats_urls".to_string());
+        }
+        let live: Vec<String> = c.live_nodes().into_iter().map(|n| n.node_id).collect();
+        json!({"node_id": c.node_id(), "connected": connected, "live_nodes": live})
+    });
+    let (status, mut body) = if reasons.is_empty() {
         (StatusCode::OK, json!({"ready": true}))
     } else {
         (
@@ -47,6 +61,9 @@ async fn ready(ctx: &Ctx) -> warp::reply::Response {
             json!({"ready": false, "reasons": reasons}),
         )
     };
+    if let Some(cluster) = cluster {
+        body["cluster"] = cluster;
+    }
     json_reply(status, &body)
 }
 

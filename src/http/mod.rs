@@ -9,6 +9,7 @@ mod containers;
 mod dashboard;
 mod events;
 mod files;
+mod forward;
 mod health;
 mod metrics;
 mod openapi;
@@ -45,6 +46,8 @@ pub struct Ctx {
     pub draining: Arc<AtomicBool>,
     /// Requests being handled; shutdown waits for this to reach zero.
     pub in_flight: Arc<AtomicUsize>,
+    /// Cluster mode: this node's view of the cluster (set by the wiring); `None` alone.
+    pub cluster: Option<crate::cluster::Cluster>,
     /// Held by the handler's copy of the context: counts the request while it runs.
     _request: Option<Arc<RequestGuard>>,
 }
@@ -72,6 +75,7 @@ impl Ctx {
             local_base,
             draining: Arc::default(),
             in_flight: Arc::default(),
+            cluster: None,
             _request: None,
         }
     }

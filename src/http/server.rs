@@ -29,7 +29,36 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let log_requests = ctx.sessions.settings().log.requests;
-    let service = warp::service(super::routes(ctx));
+    let cluster = ctx.cluster.clone();
+    let service = warp::service(super::routes(ctx.clone()));
+    // Cluster mode: every request passes the router, and this node answers forwarded ones.
+    let (router, responder) = match cluster {
+        Some(cluster) => {
+            let direct_service = hyper_util::service::TowerToHyperService::new(service.clone());
+            let direct: super::forward::Direct = Arc::new(move |request: Request<bytes::Bytes>| {
+                // Bodies are buffered here, and warp wants their length (hop-by-hop
+                // framing is not forwarded; the body may have been made by the router).
+                let mut request = request;
+                let length = hyper::header::HeaderValue::from(request.body().len());
+                request
+                    .headers_mut()
+                    .insert(hyper::header::CONTENT_LENGTH, length);
+                let full = request.map(http_body_util::Full::new);
+                // Boxed at once, as above: the async block then holds only the pointer
+                // (moving warp's future into it by value overflowed a debug build's stack).
+                let answer = Box::pin(hyper::service::Service::call(&direct_service, full));
+                Box::pin(async move {
+                    match answer.await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                })
+            });
+            let (router, responder) = cluster_routing(ctx, cluster, direct, log_requests);
+            (Some(router), Some(responder))
+        }
+        None => (None, None),
+    };
     let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
     let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let header_timeout = Duration::from_secs(settings.header_read_timeout.max(1));
@@ -62,6 +91,7 @@ pub async fn serve(
         // until the client acknowledges the previous segment.
         let _ = stream.set_nodelay(true);
         let inner = hyper_util::service::TowerToHyperService::new(service.clone());
+        let router = router.clone();
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             let sent_id = request
                 .headers()
@@ -70,7 +100,10 @@ pub async fn serve(
                 .map(str::to_string);
             // Boxed: warp's filter chain makes a large future, and wrapping it by value in
             // the trace's futures would move it across the stack several times.
-            let answer = Box::pin(hyper::service::Service::call(&inner, request));
+            let answer: Answer = match router.clone() {
+                None => Box::pin(hyper::service::Service::call(&inner, request)),
+                Some(router) => Box::pin(async move { Ok(router.handle(request).await) }),
+            };
             traced(log_requests, sent_id, answer)
         });
         let connection = hyper::server::conn::http1::Builder::new()
@@ -88,6 +121,36 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+    if let Some(responder) = responder {
+        responder.abort();
+    }
+}
+
+type Answer = std::pin::Pin<
+    Box<dyn Future<Output = Result<warp::reply::Response, std::convert::Infallible>> + Send>,
+>;
+
+/// Cluster mode: the router in front of `service`, and the responder replaying forwarded
+/// requests into it (each under its own trace, with the caller's request id).
+fn cluster_routing(
+    ctx: Ctx,
+    cluster: crate::cluster::Cluster,
+    direct: super::forward::Direct,
+    log_requests: bool,
+) -> (super::forward::Router, tokio::task::JoinHandle<()>) {
+    ctx.files.mirror_to(cluster.clone());
+    let router = super::forward::Router::new(ctx, cluster.clone(), direct);
+    let local = router.local();
+    let traced_local: crate::cluster::forward::Local = Arc::new(move |request| {
+        let sent_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Box::pin(traced(log_requests, sent_id, local(request)))
+    });
+    let responder = crate::cluster::forward::spawn_responder(cluster, traced_local);
+    (router, responder)
 }
 
 /// Run one request's future with its trace (see `telemetry::request`), unless

@@ -19,6 +19,7 @@ pub fn routes(
         .and(with_ctx(ctx.clone()))
         .and(scope.clone())
         .and(body::json())
+        .and(warp::header::optional::<String>(super::forward::SESSION_ID))
         .then(get_session)
         .map(respond);
     let list = warp::path!("sessions")
@@ -56,10 +57,13 @@ pub fn routes(
         .unify()
 }
 
+/// `assigned`: the id the cluster registered for these credentials (cluster mode; the
+/// header is removed from every request from outside, so only the router sets it).
 async fn get_session(
     ctx: Ctx,
     scope: String,
     body: Body,
+    assigned: Option<String>,
 ) -> Result<warp::reply::Response, ApiError> {
     let req: GetSessionRequest = requests::parse(&body)?;
     let sent = requests::Credentials {
@@ -75,9 +79,10 @@ async fn get_session(
         ]));
     };
     let keep_alive = req.keep_alive.unwrap_or(true);
+    let assigned = assigned.filter(|_| ctx.cluster.is_some());
     let grant = ctx
         .sessions
-        .get_session(&scope, credentials, keep_alive)
+        .get_session_as(&scope, credentials, keep_alive, assigned)
         .await
         .map_err(|e| {
             let api = ApiError::from(e);
@@ -102,20 +107,38 @@ async fn get_session(
     Ok(json_reply(StatusCode::OK, &value))
 }
 
+/// This node's sessions. Cluster mode: each row names its node, and the router merges every
+/// node's rows into one listing.
 async fn list(ctx: Ctx, scope: String) -> Result<warp::reply::Response, ApiError> {
-    let sessions = ctx.sessions.list(&scope).await;
+    let rows = ctx.sessions.list(&scope).await;
+    let mut sessions = serde_json::to_value(&rows)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if let Some(cluster) = &ctx.cluster
+        && let Some(rows) = sessions.as_array_mut()
+    {
+        for row in rows {
+            row["node"] = json!(cluster.node_id());
+        }
+    }
     Ok(json_reply(
         StatusCode::OK,
-        &json!({ "success": true, "active_sessions": sessions.len(), "sessions": sessions }),
+        &json!({ "success": true, "active_sessions": rows.len(), "sessions": sessions }),
     ))
 }
 
 async fn detail(id: String, ctx: Ctx, scope: String) -> Result<warp::reply::Response, ApiError> {
     match ctx.sessions.detail(&scope, &id).await {
-        Ok(session) => Ok(json_reply(
-            StatusCode::OK,
-            &json!({ "success": true, "session": session }),
-        )),
+        Ok(session) => {
+            let mut session = serde_json::to_value(&session)
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            if let Some(cluster) = &ctx.cluster {
+                session["node"] = json!(cluster.node_id());
+            }
+            Ok(json_reply(
+                StatusCode::OK,
+                &json!({ "success": true, "session": session }),
+            ))
+        }
         Err(_) => Err(not_found(&id)),
     }
 }
@@ -144,6 +167,15 @@ fn not_found(id: &str) -> ApiError {
 
 async fn close(id: String, ctx: Ctx, scope: String) -> Result<warp::reply::Response, ApiError> {
     if ctx.sessions.close(&scope, &id).await {
+        if let Some(cluster) = &ctx.cluster {
+            // The records go from a task; answered before they are gone, a get_session right
+            // after this DELETE would follow them and make a new session under the old id.
+            let limit = std::time::Duration::from_secs(5);
+            Box::pin(crate::cluster::membership::ended_written(
+                cluster, &id, limit,
+            ))
+            .await;
+        }
         Ok(json_reply(
             StatusCode::OK,
             &json!({ "success": true, "message": "Session closed successfully" }),

@@ -12,7 +12,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use store::{Rejected, SnapshotStore};
+pub use store::{Rejected, SnapshotMirror, SnapshotStore};
 
 use crate::model::BrowserState;
 use crate::secret::Secret;

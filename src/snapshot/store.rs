@@ -43,6 +43,16 @@ struct Inner {
     dir: PathBuf,
     sealer: Sealer,
     state: Mutex<State>,
+    /// Told of every snapshot written, with its sealed bytes (cluster mode copies them to
+    /// JetStream, so another node can bring the session back).
+    mirror: std::sync::OnceLock<Arc<dyn SnapshotMirror>>,
+}
+
+/// Where written snapshots are copied, sealed (never plaintext).
+pub trait SnapshotMirror: Send + Sync + 'static {
+    /// Called after `session_id`'s snapshot file was renamed into place, on a blocking
+    /// thread: must not block for long (hand the bytes to a task).
+    fn written(&self, session_id: &str, sealed: Vec<u8>);
 }
 
 #[derive(Default)]
@@ -71,6 +81,7 @@ impl SnapshotStore {
                 dir: dir.to_path_buf(),
                 sealer: Sealer::new(service_secret),
                 state: Mutex::default(),
+                mirror: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -112,6 +123,36 @@ impl SnapshotStore {
             Some(snapshot)
         })
         .await
+    }
+
+    /// Copy every snapshot written from now on to `mirror` (set once).
+    pub fn set_mirror(&self, mirror: Arc<dyn SnapshotMirror>) {
+        let _ = self.inner.mirror.set(mirror);
+    }
+
+    /// A snapshot sealed by this store (or another with the same service secret), e.g. one
+    /// another node copied to the cluster: decrypted and parsed, with a reason that quotes
+    /// none of its content when it is not one.
+    pub fn open_sealed(&self, session_id: &str, sealed: &[u8]) -> Result<Snapshot, String> {
+        if !is_session_id(session_id) {
+            return Err("not a session id".into());
+        }
+        let plaintext = self
+            .inner
+            .sealer
+            .open(session_id, sealed)
+            .map_err(|e: OpenError| e.to_string())?;
+        parse(session_id, &plaintext)
+    }
+
+    /// Take a session (back) into this store: forget a removal of it in this process
+    /// (another node had it, now this one does) and cache `snapshot` as its latest.
+    pub fn adopt(&self, snapshot: Snapshot) {
+        let mut state = self.inner.lock();
+        state.tombstones.remove(&snapshot.session_id);
+        state
+            .latest
+            .insert(snapshot.session_id.clone(), Arc::new(snapshot));
     }
 
     /// Tombstone the id, delete its file and cached copy. Idempotent.
@@ -233,24 +274,7 @@ impl SnapshotStore {
             .sealer
             .open(id, &bytes)
             .map_err(|e: OpenError| e.to_string())?;
-        let mut json = serde_json::Deserializer::from_slice(&plaintext);
-        let snapshot: Snapshot = serde_path_to_error::deserialize(&mut json).map_err(|e| {
-            // Not serde_json's message: "invalid type: string \"...\"" quotes what it read,
-            // which may be a password. The kind of error and the field path are enough.
-            let kind = match e.inner().classify() {
-                serde_json::error::Category::Data => "unexpected content",
-                serde_json::error::Category::Syntax => "not JSON",
-                serde_json::error::Category::Eof => "JSON cut short",
-                serde_json::error::Category::Io => "read error",
-            };
-            format!("decrypted but not understood: {kind} at `{}`", e.path())
-        })?;
-        json.end()
-            .map_err(|_| "decrypted but not understood: trailing data".to_string())?;
-        if snapshot.session_id != id {
-            return Err("holds another session id than its file name".into());
-        }
-        Ok(snapshot)
+        parse(id, &plaintext)
     }
 
     fn move_aside(&self, name: &str) {
@@ -319,8 +343,34 @@ impl Inner {
             let _ = fs::remove_file(&temp);
             return Err(e).with_context(|| format!("renaming to {}", path.display()));
         }
-        sync_dir(&self.dir).with_context(|| format!("syncing {}", self.dir.display()))
+        sync_dir(&self.dir).with_context(|| format!("syncing {}", self.dir.display()))?;
+        if let Some(mirror) = self.mirror.get() {
+            mirror.written(&snapshot.session_id, sealed);
+        }
+        Ok(())
     }
+}
+
+/// Parse a decrypted snapshot of `id`.
+fn parse(id: &str, plaintext: &[u8]) -> Result<Snapshot, String> {
+    let mut json = serde_json::Deserializer::from_slice(plaintext);
+    let snapshot: Snapshot = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        // Not serde_json's message: "invalid type: string \"...\"" quotes what it read,
+        // which may be a password. The kind of error and the field path are enough.
+        let kind = match e.inner().classify() {
+            serde_json::error::Category::Data => "unexpected content",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Eof => "JSON cut short",
+            serde_json::error::Category::Io => "read error",
+        };
+        format!("decrypted but not understood: {kind} at `{}`", e.path())
+    })?;
+    json.end()
+        .map_err(|_| "decrypted but not understood: trailing data".to_string())?;
+    if snapshot.session_id != id {
+        return Err("holds another session id than its file name".into());
+    }
+    Ok(snapshot)
 }
 
 impl State {

@@ -5,7 +5,8 @@ use crate::config::Settings;
 use crate::snapshot::{Snapshot, SnapshotStore};
 
 /// The snapshots worth bringing back: every persistent session, and regular sessions whose
-/// `session_timeout` has not passed since their last use. The others are deleted.
+/// `session_timeout` has not passed since their last use. The others are deleted. In
+/// cluster mode the manager holds them until the cluster decides (see below).
 pub(super) async fn restorable(settings: &Settings, store: &SnapshotStore) -> Vec<Snapshot> {
     let (snapshots, rejected) = store.load_all().await;
     let timeout = settings.session_timeout_span();
@@ -33,6 +34,20 @@ pub(super) async fn restorable(settings: &Settings, store: &SnapshotStore) -> Ve
             tracing::info!(event = "session_expired", session_id = %snapshot.session_id, username = %snapshot.username, reason = "its session_timeout passed while the service was down");
             store.remove(&snapshot.session_id).await;
         }
+    }
+    if settings.cluster.enabled && !keep.is_empty() {
+        // Another node may serve some of these now (it took them over while this one was
+        // down): restoring one here would make two Chromes serve it. The manager registers
+        // them without restoring (requests wait), and the takeover loop decides for each
+        // once the cluster can be asked (src/cluster/takeover/held.rs): restored here, or
+        // released to the node that serves it. NATS unreachable at start: they wait for it.
+        tracing::info!(
+            event = "snapshots_held",
+            held = keep.len(),
+            rejected = rejected.len(),
+            "cluster mode: local snapshots wait for the cluster's records before any restore"
+        );
+        return keep;
     }
     if !keep.is_empty() || !rejected.is_empty() {
         tracing::info!(

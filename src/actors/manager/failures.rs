@@ -165,7 +165,11 @@ impl Registry {
             let waiters: Vec<_> = entry.grant_waiters.drain(..).map(|(r, _)| r).collect();
             let leases: Vec<_> = entry.lease_waiters.drain(..).collect();
             let actor = entry.actor.take();
+            let key = entry.key.clone();
             self.unregister(id);
+            if let Some(m) = &self.membership {
+                m.session_gone(id, &key);
+            }
             let error = error.clone();
             let (store, id) = (self.store.clone(), id.to_string());
             tokio::spawn(async move {

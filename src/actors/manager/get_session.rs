@@ -11,16 +11,30 @@ use ractor::ActorRef;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+/// What a `GetSession` asks for.
+pub(in crate::actors) struct Ask {
+    pub scope: String,
+    pub credentials: Credentials,
+    pub keep_alive: bool,
+    /// The id a new session takes (cluster mode: registered for these credentials).
+    pub new_id: Option<String>,
+    pub request_id: Option<String>,
+}
+
 impl Registry {
     pub(super) async fn get_session(
         &mut self,
         myself: &ActorRef<ManagerMsg>,
-        scope: String,
-        credentials: Credentials,
-        keep_alive: bool,
-        request_id: Option<String>,
+        ask: Ask,
         reply: GrantReply,
     ) {
+        let Ask {
+            scope,
+            credentials,
+            keep_alive,
+            new_id,
+            request_id,
+        } = ask;
         if self.shutting_down {
             let _ = reply.send(Err(SessionError::ShuttingDown));
             return;
@@ -89,7 +103,10 @@ impl Registry {
         // Only a login that is really started counts towards the limit: one refused above
         // (rate or capacity) never reached the portal.
         self.admission.record(&key);
-        let id = new_session_id();
+        // A given id already in use (another credential set's) would merge two sessions.
+        let id = new_id
+            .filter(|id| !self.by_id.contains_key(id))
+            .unwrap_or_else(new_session_id);
         let shared = Arc::new(SessionShared::new(
             id.clone(),
             credentials.username.clone(),

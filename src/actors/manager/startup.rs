@@ -13,7 +13,14 @@ use std::sync::Arc;
 
 impl Registry {
     /// Register restored sessions (state `restoring`) and queue them.
+    ///
+    /// Cluster mode registers them without queueing: another node may serve some of them
+    /// now (it took them over while this one was down), and only the cluster's records can
+    /// say. Registered, requests for them wait instead of finding nothing; the takeover
+    /// loop then adopts each (`Adopt` queues it) or releases it (`Release`: waiters are told
+    /// to retry, which finds the node that serves it).
     pub(super) fn register_restored(&mut self, mut snapshots: Vec<Snapshot>) {
+        let hold = self.settings.cluster.enabled;
         snapshots.sort_by_key(|s| s.last_used);
         for snapshot in snapshots {
             let id = snapshot.session_id.clone();
@@ -48,12 +55,38 @@ impl Registry {
                 request_id: None,
             };
             crate::actors::directory::register(&id, &snapshot.scope);
-            tracing::info!(event = "session_restoring", session_id = %id, username = %snapshot.username, keep_alive = snapshot.keep_alive);
+            if hold {
+                tracing::info!(event = "session_held", session_id = %id, username = %snapshot.username, "cluster mode: restored once the cluster's records say it is this node's");
+            } else {
+                tracing::info!(event = "session_restoring", session_id = %id, username = %snapshot.username, keep_alive = snapshot.keep_alive);
+            }
             self.by_key
                 .insert(snapshot.credential_key.clone(), id.clone());
             self.by_id.insert(id.clone(), entry);
-            self.restore_queue.push_back(id);
+            if !hold {
+                self.restore_queue.push_back(id);
+            }
         }
+    }
+
+    /// Cluster mode: queue the restore of a registered session (adopted, or held at start).
+    pub(super) fn queue_restore(&mut self, id: String) {
+        if let Some(entry) = self.by_id.get(&id) {
+            tracing::info!(event = "session_restoring", session_id = %id, username = %entry.shared.username);
+            self.restore_queue.push_back(id);
+            self.restore_slot_freed();
+        }
+    }
+
+    /// Registered at start in cluster mode and waiting for the cluster's word (see
+    /// [`Self::register_restored`]): no actor, not queued, no restore under way.
+    pub(super) fn is_held(&self, id: &str) -> bool {
+        self.by_id.get(id).is_some_and(|e| {
+            e.actor.is_none()
+                && !e.startup_restore
+                && e.shared.state() == crate::actors::shared::SessionState::Restoring
+                && !self.restore_queue.iter().any(|q| q == id)
+        })
     }
 
     /// Start queued restores while slots are free.

@@ -105,6 +105,20 @@ pub struct ReadyResponse {
     pub ready: bool,
     /// Why not, when not ready.
     pub reasons: Option<Vec<String>>,
+    /// Cluster mode only (absent on a single node).
+    pub cluster: Option<ReadyCluster>,
+}
+
+/// `GET /ready`'s `cluster`: how this node sees the cluster (not ready while NATS is not
+/// connected: no new session could be registered).
+#[derive(Serialize, ToSchema)]
+pub struct ReadyCluster {
+    /// This node's `cluster.node_id` (configured, or generated and kept in the data dir).
+    pub node_id: String,
+    /// Connected to NATS now, with the JetStream buckets open.
+    pub connected: bool,
+    /// The node ids whose heartbeats this node sees (itself included), sorted.
+    pub live_nodes: Vec<String>,
 }
 
 /// `GET /sessions`.
