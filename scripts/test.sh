@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run every test: unit tests and the integration tests that drive real Chromium against
-# the sandbox portal. Installs Chromium first when it is missing.
+# the sandbox portal. Installs Chromium and nats-server (cluster tests) first when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-chromium.sh
+scripts/install-nats.sh
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-fail-fast "$@"
   # The driver again, against the other Angular Material generation the sandbox can play

@@ -17,7 +17,8 @@ mod sandbox;
 pub use sandbox::{ACCOUNTS, Account, SandboxProcess};
 
 use crate::support::{chrome_pids_under, eventually, settled_log};
-use child::{free_port, signal, stop, wait_exit};
+// Public for the cluster harness (tests/support/cluster.rs), which starts nats-server.
+pub use child::{free_port, signal, stop, wait_exit};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -224,6 +225,13 @@ impl ServiceProcess {
         self.orphans = chrome_pids_under(&self.data_dir.join("profiles"));
         signal(&self.child, libc::SIGKILL);
         wait_exit(&mut self.child, Duration::from_secs(10)).await;
+    }
+
+    /// SIGTERM without waiting, when it still runs (several nodes draining at once).
+    pub fn begin_stop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            signal(&self.child, libc::SIGTERM);
+        }
     }
 
     /// Everything the service logged so far (JSON lines), once its log has settled.
