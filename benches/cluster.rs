@@ -16,6 +16,8 @@
 //! of it), `--sessions N` (row 2, default 10), `--node-timeout S` (default 5).
 
 // The shared harness and what it needs from its parent (as in `benches/scale.rs`).
+#[path = "scale/common.rs"]
+mod common;
 #[path = "scale/load.rs"]
 #[allow(dead_code)]
 mod load;
@@ -33,6 +35,7 @@ mod report;
 mod nodes;
 
 use anyhow::{Context, Result, bail};
+use common::{client, free_port, note, password, user};
 use nodes::{Nats, cluster_ready, detail, node, owner_of};
 use processes::{Portal, delta, stats, wait_for};
 use procfs::{cmdline, our_tree, processes, signal};
@@ -46,36 +49,6 @@ const CAPTCHA_KEY: &str = "cluster-bench-captcha-key";
 /// Every node's `sessions.secret`: the nodes must share it.
 const SECRET: &str = "cluster-bench-secret-0123456789abcdef0123456789abcdef";
 const LOSS_SESSIONS: usize = 10;
-
-fn user(n: usize) -> String {
-    format!("bench{n:02}")
-}
-
-fn password(n: usize) -> String {
-    format!("bench{n:02}-password")
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(300))
-        .pool_max_idle_per_host(16)
-        .build()
-        .expect("reqwest client")
-}
-
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-fn note(msg: impl AsRef<str>) {
-    eprintln!(
-        "[cluster {}] {}",
-        chrono::Local::now().format("%H:%M:%S"),
-        msg.as_ref()
-    );
-}
 
 struct Args {
     calls: usize,
@@ -150,27 +123,18 @@ async fn forwarding(
         detail(&http, &apis[remote].url, &id).await?;
     }
     load::timeline(&http, &apis[local].url, &id, &container).await?;
-    let (mut near, mut far) = (Vec::new(), Vec::new());
-    for i in 0..args.calls {
-        // Alternate which goes first, so neither always follows the other.
-        if i % 2 == 0 {
-            near.push(detail(&http, &apis[local].url, &id).await?);
-            far.push(detail(&http, &apis[remote].url, &id).await?);
-        } else {
-            far.push(detail(&http, &apis[remote].url, &id).await?);
-            near.push(detail(&http, &apis[local].url, &id).await?);
-        }
-    }
-    let (mut tnear, mut tfar) = (Vec::new(), Vec::new());
-    for i in 0..(args.calls / 2).max(5) {
-        if i % 2 == 0 {
-            tnear.push(load::timeline(&http, &apis[local].url, &id, &container).await?);
-            tfar.push(load::timeline(&http, &apis[remote].url, &id, &container).await?);
-        } else {
-            tfar.push(load::timeline(&http, &apis[remote].url, &id, &container).await?);
-            tnear.push(load::timeline(&http, &apis[local].url, &id, &container).await?);
-        }
-    }
+    let (near_url, far_url) = (apis[local].url.as_str(), apis[remote].url.as_str());
+    let (near, far) = pairs(args.calls, near_url, far_url, async |url: &str| {
+        detail(&http, url, &id).await
+    })
+    .await?;
+    let (tnear, tfar) = pairs(
+        (args.calls / 2).max(5),
+        near_url,
+        far_url,
+        async |url: &str| load::timeline(&http, url, &id, &container).await,
+    )
+    .await?;
     compare(
         table,
         "session detail (`GET /sessions/{id}`, no browser work): on the owner vs forwarded over NATS by another node",
@@ -183,16 +147,10 @@ async fn forwarding(
         tnear,
         tfar,
     );
-    let (mut gnear, mut gfar) = (Vec::new(), Vec::new());
-    for i in 0..args.calls {
-        if i % 2 == 0 {
-            gnear.push(load::login(&http, &apis[local].url, 1).await?.1);
-            gfar.push(load::login(&http, &apis[remote].url, 1).await?.1);
-        } else {
-            gfar.push(load::login(&http, &apis[remote].url, 1).await?.1);
-            gnear.push(load::login(&http, &apis[local].url, 1).await?.1);
-        }
-    }
+    let (gnear, gfar) = pairs(args.calls, near_url, far_url, async |url: &str| {
+        Ok(load::login(&http, url, 1).await?.1)
+    })
+    .await?;
     compare(
         table,
         "warm `get_session` (same credentials): on the owner vs forwarded",
@@ -203,6 +161,28 @@ async fn forwarding(
         let _ = api.stop().await;
     }
     Ok(())
+}
+
+/// `n` pairs of the same call, made on the owner (`near`) and through another node (`far`)
+/// back to back, alternating which goes first so that neither always follows the other:
+/// the seconds of each, in pair order.
+async fn pairs(
+    n: usize,
+    near: &str,
+    far: &str,
+    mut call: impl AsyncFnMut(&str) -> Result<f64>,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (mut a, mut b) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        if i % 2 == 0 {
+            a.push(call(near).await?);
+            b.push(call(far).await?);
+        } else {
+            b.push(call(far).await?);
+            a.push(call(near).await?);
+        }
+    }
+    Ok((a, b))
 }
 
 /// A forwarding row: `near[i]` and `far[i]` were one pair of calls made back to back, so

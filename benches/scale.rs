@@ -24,6 +24,8 @@
 #[allow(dead_code)]
 mod processes;
 
+#[path = "scale/common.rs"]
+mod common;
 #[path = "scale/hibernation.rs"]
 mod hibernation;
 #[path = "scale/live.rs"]
@@ -38,6 +40,7 @@ mod refreshes;
 mod report;
 
 use anyhow::{Result, bail};
+use common::{client, free_port, note, password, user};
 use procfs::{cmdline, our_tree, processes, signal};
 use std::time::Duration;
 
@@ -49,38 +52,6 @@ const POLL: Duration = Duration::from_millis(25);
 const REFRESH_INTERVAL: u64 = 60;
 /// Any non-empty key solves in the sandbox.
 const CAPTCHA_KEY: &str = "scale-captcha-key";
-
-/// The sandbox's accounts `bench01` ..: phase 1 takes the first N, phase 2 the next N2, so
-/// that no account logs in twice (`login.max_attempts`).
-fn user(n: usize) -> String {
-    format!("bench{n:02}")
-}
-
-fn password(n: usize) -> String {
-    format!("bench{n:02}-password")
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(300))
-        .pool_max_idle_per_host(16)
-        .build()
-        .expect("reqwest client")
-}
-
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-fn note(msg: impl AsRef<str>) {
-    eprintln!(
-        "[scale {}] {}",
-        chrono::Local::now().format("%H:%M:%S"),
-        msg.as_ref()
-    );
-}
 
 pub struct Args {
     sessions: usize,

@@ -4,7 +4,6 @@
 use crate::processes::{Api, wait_for};
 use crate::{SECRET, free_port};
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
@@ -79,15 +78,10 @@ pub async fn cluster_ready(http: &reqwest::Client, apis: &[&Api]) -> Result<()> 
 
 /// The node serving session `id`, as `/sessions` on `api` lists it (its `node` field).
 pub async fn owner_of(http: &reqwest::Client, api: &str, id: &str) -> Result<String> {
-    let v: Value = http
-        .get(format!("{api}/sessions"))
-        .send()
+    crate::load::session_rows(http, api)
         .await?
-        .json()
-        .await?;
-    v["sessions"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|s| s["session_id"] == id))
+        .iter()
+        .find(|s| s["session_id"] == id)
         .and_then(|s| s["node"].as_str())
         .map(str::to_string)
         .with_context(|| format!("no `node` for {id} in {api}/sessions"))

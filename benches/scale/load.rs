@@ -123,18 +123,24 @@ pub fn show_states(states: &BTreeMap<String, f64>) -> String {
     }
 }
 
-/// `/sessions`: (session id, username, state) of every session.
-pub async fn sessions(http: &reqwest::Client, api: &str) -> Result<Vec<(String, String, String)>> {
-    let v: Value = http
+/// `/sessions`: its rows, as JSON.
+pub async fn session_rows(http: &reqwest::Client, api: &str) -> Result<Vec<Value>> {
+    let mut v: Value = http
         .get(format!("{api}/sessions"))
         .send()
         .await?
         .json()
         .await?;
-    let rows = v["sessions"]
-        .as_array()
-        .ok_or_else(|| anyhow!("/sessions: {v}"))?;
-    Ok(rows
+    match v["sessions"].take() {
+        Value::Array(rows) => Ok(rows),
+        _ => Err(anyhow!("{api}/sessions: {v}")),
+    }
+}
+
+/// `/sessions`: (session id, username, state) of every session.
+pub async fn sessions(http: &reqwest::Client, api: &str) -> Result<Vec<(String, String, String)>> {
+    Ok(session_rows(http, api)
+        .await?
         .iter()
         .map(|s| {
             let field = |k: &str| s[k].as_str().unwrap_or("").to_string();
