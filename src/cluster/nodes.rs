@@ -128,24 +128,29 @@ impl Cluster {
                 .resumed_within(Duration::from_millis(self.timeout_ms()))
     }
 
+    /// `f` over the heartbeats seen and the newest one's time (what ages are measured
+    /// against), under one read of the view.
+    fn read_seen<R>(&self, f: impl FnOnce(&HashMap<String, Seen>, u64) -> R) -> R {
+        let seen = self
+            .inner
+            .nodes
+            .seen
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        f(&seen, newest_ms(&seen))
+    }
+
     /// The live nodes, sorted by id: this node always (with its latest numbers), and every
     /// other whose last heartbeat was stored less than `cluster.node_timeout` before the
     /// newest one seen (see the module's doc).
     pub fn live_nodes(&self) -> Vec<NodeRecord> {
         let me = self.node_id();
-        let mut live: Vec<NodeRecord> = {
-            let seen = self
-                .inner
-                .nodes
-                .seen
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
-            let now = newest_ms(&seen);
+        let mut live: Vec<NodeRecord> = self.read_seen(|seen, now| {
             seen.values()
                 .filter(|s| s.record.node_id != me && self.alive(s, now))
                 .map(|s| s.record.clone())
                 .collect()
-        };
+        });
         live.push(self.inner.nodes.own());
         live.sort_by(|a, b| a.node_id.cmp(&b.node_id));
         live
@@ -156,14 +161,7 @@ impl Cluster {
         if node == self.node_id() {
             return true;
         }
-        let seen = self
-            .inner
-            .nodes
-            .seen
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
-        seen.get(node)
-            .is_some_and(|s| self.alive(s, newest_ms(&seen)))
+        self.read_seen(|seen, now| seen.get(node).is_some_and(|s| self.alive(s, now)))
     }
 
     /// Nodes whose heartbeat record is older than `cluster.node_timeout` next to the newest
@@ -172,18 +170,12 @@ impl Cluster {
     /// acting on this still check [`Cluster::connected`] and allow a grace after
     /// reconnecting.
     pub fn dead_nodes(&self) -> Vec<String> {
-        let seen = self
-            .inner
-            .nodes
-            .seen
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
-        let now = newest_ms(&seen);
-        let mut dead: Vec<String> = seen
-            .iter()
-            .filter(|(id, s)| *id != self.node_id() && !self.alive(s, now))
-            .map(|(id, _)| id.clone())
-            .collect();
+        let mut dead: Vec<String> = self.read_seen(|seen, now| {
+            seen.iter()
+                .filter(|(id, s)| *id != self.node_id() && !self.alive(s, now))
+                .map(|(id, _)| id.clone())
+                .collect()
+        });
         dead.sort();
         dead
     }
