@@ -8,6 +8,38 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// The page's side: the driver names its steps and counts its loops; each change is
+/// published at once.
+impl super::Page {
+    /// Rename the current step, keeping the job's deadline.
+    pub fn step(&mut self, step: &str) {
+        self.step = step.to_string();
+        self.show_progress();
+    }
+
+    pub(super) fn show_progress(&self) {
+        let numbered = self
+            .wizard_steps
+            .and_then(|total| wizard_step(&self.step, total));
+        self.progress
+            .set(numbered.unwrap_or_else(|| ProgressNow::plain(&self.step)));
+    }
+
+    /// Show how far the current step's loop is (`text` is what operators read, counts
+    /// included), keeping the step's name for errors.
+    pub fn count(&self, text: String, done: u64, total: Option<u64>, unit: &'static str) {
+        self.progress
+            .set(ProgressNow::counted(text, done, total, unit));
+    }
+
+    /// From now until the job ends, show the wizard's steps ("wizard step 2: ...") as
+    /// "wizard step 2 of `total`: ...".
+    pub fn number_wizard_steps(&mut self, total: u32) {
+        self.wizard_steps = Some(total);
+        self.show_progress();
+    }
+}
+
 /// A browser's current step, shared with whoever wants to show it. Cloning shares it.
 #[derive(Clone, Default)]
 pub struct Progress(Arc<Shared>);
