@@ -130,17 +130,23 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
 /// This request's id: its trace's (see `telemetry::request`), or, with `log.requests` off,
 /// the client's `X-Request-Id` when sane, else a new one.
 fn request_id() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
-    warp::header::headers_cloned().map(|headers: warp::http::HeaderMap| {
-        match crate::telemetry::request::current() {
-            Some(trace) => trace.id.clone(),
-            None => {
-                let sent = headers.get("x-request-id").and_then(|v| v.to_str().ok());
-                crate::telemetry::request::RequestTrace::new(sent)
-                    .id
-                    .clone()
-            }
-        }
-    })
+    // The one header alone (a reference-counted copy), not the whole map: with a trace it
+    // is not even read.
+    warp::header::value("x-request-id")
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify()
+        .map(
+            |sent: Option<warp::http::HeaderValue>| match crate::telemetry::request::current() {
+                Some(trace) => trace.id.clone(),
+                None => {
+                    let sent = sent.as_ref().and_then(|v| v.to_str().ok());
+                    crate::telemetry::request::RequestTrace::new(sent)
+                        .id
+                        .clone()
+                }
+            },
+        )
 }
 
 /// Every answer: the `Allow` of a 405, the request id, one log line and the metrics.
