@@ -128,12 +128,7 @@ async fn a_node_back_after_a_takeover_leaves_the_sessions_where_they_went() {
     let buckets = Buckets::open(&world).await;
     let id = world.node("node-a").session_id(&ACCOUNTS[0], false).await;
     let owner = buckets.owner(&id).await.unwrap();
-    let other = world
-        .ids()
-        .into_iter()
-        .find(|n| *n != owner)
-        .unwrap()
-        .to_string();
+    let other = world.other_than(&owner);
     buckets.wait_snapshot(&id).await;
     let captchas = captcha_tasks(&world).await;
     let snapshot = world.node(&owner).snapshot_path(&id);

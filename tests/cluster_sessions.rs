@@ -10,8 +10,8 @@ mod service;
 mod support;
 
 use cluster::{ClusterWorld, NatsServer, SECRET};
-use emodal_api::cluster::Cluster;
 use emodal_api::cluster::owners::{self, Owners};
+use emodal_api::cluster::{Cluster, Link};
 use serde_json::{Value, json};
 use service::{ACCOUNTS, PATIENCE, TOKEN};
 use std::sync::Arc;
@@ -34,6 +34,14 @@ async fn handle(nats: &NatsServer, id: &str, dir: &std::path::Path) -> Cluster {
         .await
         .expect("linked to NATS");
     cluster
+}
+
+/// Whether session `id`'s record and credential key `key`'s owner record exist.
+async fn records(link: &Link, id: &str, key: &str) -> (bool, bool) {
+    (
+        link.sessions.get(id).await.unwrap().is_some(),
+        link.owners.get(key).await.unwrap().is_some(),
+    )
 }
 
 /// The claim on its own, against a real nats-server: 16 concurrent claims for one
@@ -81,25 +89,19 @@ async fn concurrent_claims_agree_on_one_session() {
     owners::forget(&link, other, &first.session_id, &key)
         .await
         .unwrap();
-    assert!(
-        link.sessions
-            .get(&first.session_id)
-            .await
-            .unwrap()
-            .is_some()
+    assert_eq!(
+        records(&link, &first.session_id, &key).await,
+        (true, true),
+        "not the owner: nothing removed"
     );
-    assert!(link.owners.get(&key).await.unwrap().is_some());
     owners::forget(&link, &first.node, &first.session_id, &key)
         .await
         .unwrap();
-    assert!(
-        link.sessions
-            .get(&first.session_id)
-            .await
-            .unwrap()
-            .is_none()
+    assert_eq!(
+        records(&link, &first.session_id, &key).await,
+        (false, false),
+        "the owner: both records removed"
     );
-    assert!(link.owners.get(&key).await.unwrap().is_none());
     let again = all[1]
         .claim("scope", &key, || "node-b".into())
         .await
@@ -344,12 +346,7 @@ async fn without_nats_known_sessions_route_and_new_ones_wait() {
         .and_then(|r| r["node"].as_str())
         .expect("listed with its node")
         .to_string();
-    let other = world
-        .ids()
-        .into_iter()
-        .find(|n| *n != owner)
-        .unwrap()
-        .to_string();
+    let other = world.other_than(&owner);
 
     world.nats.kill();
     let refused = |status: u16, headers: &reqwest::header::HeaderMap, body: &Value| {

@@ -234,6 +234,15 @@ impl ClusterWorld {
         self.nodes.iter().map(|n| n.id.as_str()).collect()
     }
 
+    /// The first node (in start order) that is not `node`.
+    pub fn other_than(&self, node: &str) -> String {
+        self.ids()
+            .into_iter()
+            .find(|n| *n != node)
+            .unwrap_or_else(|| panic!("no node besides {node}"))
+            .to_string()
+    }
+
     /// Wait until every node answers `/ready` 200 and sees every node of [`Self::nodes`].
     pub async fn wait_formed(&self) {
         let ids = self.ids();

@@ -37,15 +37,7 @@ impl NatsServer {
         // Another test may take the port between the check and the bind: then the child
         // exits at once, and another port is tried.
         for _ in 0..5 {
-            let port = free_port();
-            let mut nats = NatsServer {
-                child: None,
-                port,
-                store: dir.join(format!("nats-store-{port}")),
-                dir: dir.to_path_buf(),
-                config: None,
-                http_port: None,
-            };
+            let mut nats = NatsServer::not_started(dir);
             if nats.spawn_and_wait().await {
                 return nats;
             }
